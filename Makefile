@@ -1,0 +1,38 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# pf_stub builds two ways:
+#   out of tree:  make KDIR=<kernel build dir>   (default: the running kernel's build tree)
+#   in tree:      drop this folder in as drivers/pci/pf_stub/, add
+#                 `source "drivers/pci/pf_stub/Kconfig"` to drivers/pci/Kconfig and
+#                 `obj-y += pf_stub/` to drivers/pci/Makefile, then set CONFIG_PCI_PF_STUB_RUST.
+
+ifneq ($(KERNELRELEASE),)
+
+ifneq ($(KBUILD_EXTMOD),)
+obj-m += pf_stub.o
+else
+obj-$(CONFIG_PCI_PF_STUB_RUST) += pf_stub.o
+endif
+
+else
+
+KDIR ?= /lib/modules/$(shell uname -r)/build
+
+all modules:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+
+modules_install install:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules_install
+
+clean:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) clean
+
+test:
+	./tests/run-all.sh
+
+demo:
+	./tests/demo.sh
+
+.PHONY: all modules modules_install install clean test demo
+
+endif

@@ -1,0 +1,329 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! PCI SR-IOV support, and a PCI driver registration with `sriov_configure`.
+//!
+//! The PCI abstractions of Linux 7.2 register only `probe` and `remove`. This module adds what a
+//! driver of an SR-IOV Physical Function (PF) needs, after the names of the C API and of the
+//! upstream proposal "rust: pci: add SR-IOV support":
+//!
+//! - [`SriovDevice`]: `is_virtfn`, `is_physfn`, `num_vf`, `sriov_get_totalvfs`, `vfs_assigned`,
+//!   and, with the device lock held, `enable_sriov` and `disable_sriov`;
+//! - [`Driver`] and [`Registration`]: a PCI driver whose `sriov_configure` is called when user
+//!   space writes `sriov_numvfs`, registered with a static ID table and any number of dynamic IDs
+//!   (`pci_add_dynid`, as `pci-stub`'s `ids=` does).
+//!
+//! C header: [`include/linux/pci.h`](srctree/include/linux/pci.h)
+
+use core::marker::PhantomData;
+use kernel::{
+    bindings, device,
+    error::{from_result, to_result},
+    pci,
+    prelude::*,
+    types::{ForeignOwnable, Opaque},
+    ThisModule,
+};
+
+/// Returns the C `struct pci_dev` behind a [`pci::Device`].
+///
+/// `pci::Device::as_raw()` is private to the kernel crate; a `pci::Device` is, by its definition,
+/// a `#[repr(transparent)]` wrapper of `Opaque<bindings::pci_dev>`, itself `#[repr(transparent)]`,
+/// so the address of the Rust object is the address of the C object.
+fn raw<Ctx: device::DeviceContext>(dev: &pci::Device<Ctx>) -> *mut bindings::pci_dev {
+    core::ptr::from_ref(dev).cast_mut().cast()
+}
+
+/// SR-IOV operations on a PCI device.
+///
+/// Implemented for [`pci::Device`] in every device context; the methods that change the SR-IOV
+/// configuration need the device lock and are only on the `Core` context.
+pub trait SriovDevice {
+    /// Returns `true` if the device is an SR-IOV Virtual Function.
+    fn is_virtfn(&self) -> bool;
+
+    /// Returns `true` if the device has an SR-IOV capability that the PCI core set up, i.e. it is
+    /// a Physical Function that can enable VFs.
+    fn is_physfn(&self) -> bool;
+
+    /// Returns the number of VFs currently enabled (`pci_num_vf()`).
+    fn num_vf(&self) -> u16;
+
+    /// Returns the number of VFs the device supports (`pci_sriov_get_totalvfs()`): the value of
+    /// `sriov_totalvfs`, 0 for a device without SR-IOV.
+    fn sriov_get_totalvfs(&self) -> u16;
+
+    /// Returns how many of this PF's VFs are marked assigned to a guest (`pci_vfs_assigned()`,
+    /// the `PCI_DEV_FLAGS_ASSIGNED` flag that Xen's pciback sets).
+    fn vfs_assigned(&self) -> u16;
+}
+
+impl<Ctx: device::DeviceContext> SriovDevice for pci::Device<Ctx> {
+    fn is_virtfn(&self) -> bool {
+        // SAFETY: By the type invariant of `pci::Device`, `raw(self)` is a valid `struct pci_dev`;
+        // the bit is set once at device creation and never changes.
+        unsafe { (*raw(self)).is_virtfn() != 0 }
+    }
+
+    fn is_physfn(&self) -> bool {
+        // SAFETY: As above; `is_physfn` is set when the SR-IOV capability is initialised, before
+        // the device is added to the bus, and cleared only when it is released.
+        unsafe { (*raw(self)).is_physfn() != 0 }
+    }
+
+    fn num_vf(&self) -> u16 {
+        // SAFETY: `raw(self)` is a valid `struct pci_dev`; `pci_num_vf()` reads a counter.
+        let n = unsafe { bindings::pci_num_vf(raw(self)) };
+        u16::try_from(n).unwrap_or(0)
+    }
+
+    fn sriov_get_totalvfs(&self) -> u16 {
+        // SAFETY: `raw(self)` is a valid `struct pci_dev`; the function returns 0 for a device
+        // without SR-IOV.
+        let n = unsafe { bindings::pci_sriov_get_totalvfs(raw(self)) };
+        u16::try_from(n).unwrap_or(0)
+    }
+
+    fn vfs_assigned(&self) -> u16 {
+        // SAFETY: `raw(self)` is a valid `struct pci_dev`; the function walks the VFs under the
+        // PCI core's own locking and returns 0 for a device without SR-IOV.
+        let n = unsafe { bindings::pci_vfs_assigned(raw(self)) };
+        u16::try_from(n).unwrap_or(u16::MAX)
+    }
+}
+
+/// SR-IOV configuration changes; they need the device lock, hence the `Core` context.
+pub trait SriovCore {
+    /// Enables `nr_virtfn` VFs (`pci_enable_sriov()`).
+    ///
+    /// Fails with the PCI core's error: `EINVAL` for a count above `sriov_totalvfs`, `EBUSY` when
+    /// VFs are already enabled, `ENOMEM` or `EIO` when the VFs cannot be set up.
+    fn enable_sriov(&self, nr_virtfn: u16) -> Result;
+
+    /// Disables all VFs (`pci_disable_sriov()`), removing their devices first.
+    fn disable_sriov(&self);
+}
+
+impl<'a> SriovCore for pci::Device<device::Core<'a>> {
+    fn enable_sriov(&self, nr_virtfn: u16) -> Result {
+        // SAFETY: `raw(self)` is a valid `struct pci_dev` and the `Core` context guarantees the
+        // device lock is held, as the PCI core requires for changing the SR-IOV configuration.
+        to_result(unsafe { bindings::pci_enable_sriov(raw(self), i32::from(nr_virtfn)) })
+    }
+
+    fn disable_sriov(&self) {
+        // SAFETY: As for `enable_sriov`; disabling is valid in any state, a no-op without VFs.
+        unsafe { bindings::pci_disable_sriov(raw(self)) }
+    }
+}
+
+/// A dynamic device ID, in the fields of `pci_add_dynid()` (and of `pci-stub`'s `ids=`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DynamicId {
+    /// Vendor ID, or `PCI_ANY_ID`.
+    pub vendor: u32,
+    /// Device ID, or `PCI_ANY_ID`.
+    pub device: u32,
+    /// Subsystem vendor ID, or `PCI_ANY_ID`.
+    pub subvendor: u32,
+    /// Subsystem device ID, or `PCI_ANY_ID`.
+    pub subdevice: u32,
+    /// Class code (24 bits), compared under `class_mask`.
+    pub class: u32,
+    /// Which bits of `class` must match; 0 matches any class.
+    pub class_mask: u32,
+}
+
+/// A PCI driver with SR-IOV support.
+///
+/// Like [`pci::Driver`], plus [`Driver::sriov_configure`].
+pub trait Driver: Send + 'static {
+    /// The type holding information about each device ID of [`Driver::ID_TABLE`].
+    type IdInfo: 'static;
+
+    /// The table of device IDs supported by the driver.
+    const ID_TABLE: pci::IdTable<Self::IdInfo>;
+
+    /// Binds the driver to `dev`; the returned data lives until [`Driver::unbind`] returns.
+    ///
+    /// `id_info` is `None` when the device was matched by a dynamic ID or `driver_override`.
+    fn probe(
+        dev: &pci::Device<device::Core<'_>>,
+        id_info: Option<&'static Self::IdInfo>,
+    ) -> impl PinInit<Self, Error>;
+
+    /// Unbinds the driver from `dev`; `this` is dropped right after.
+    fn unbind(dev: &pci::Device<device::Core<'_>>, this: Pin<&Self>) {
+        let _ = (dev, this);
+    }
+
+    /// Called when user space writes `nr_virtfn` to `sriov_numvfs`.
+    ///
+    /// The PCI core has already refused a count above `sriov_totalvfs` (`ERANGE`), a change
+    /// between two non-zero counts (`EBUSY`) and a write of the current count (a no-op). Returns
+    /// the number of VFs now enabled.
+    fn sriov_configure(
+        dev: &pci::Device<device::Core<'_>>,
+        this: Pin<&Self>,
+        nr_virtfn: u16,
+    ) -> Result<u16>;
+}
+
+/// A registered PCI driver of type `T`.
+///
+/// # Invariants
+///
+/// `drv` is registered with the PCI core from a successful [`Registration::new`] until drop, and
+/// its `probe`, `remove` and `sriov_configure` callbacks are those of [`Registration<T>`].
+#[pin_data(PinnedDrop)]
+pub struct Registration<T: Driver> {
+    #[pin]
+    drv: Opaque<bindings::pci_driver>,
+    _t: PhantomData<T>,
+}
+
+// SAFETY: `Registration` has no methods that access `drv` through `&self` except
+// `pci_add_dynid()`, which takes the PCI core's own locks, so it can be shared between threads.
+unsafe impl<T: Driver> Sync for Registration<T> {}
+
+// SAFETY: Registration and unregistration are C functions valid from any thread.
+unsafe impl<T: Driver> Send for Registration<T> {}
+
+impl<T: Driver> Registration<T> {
+    /// Registers the PCI driver `name`, then adds the dynamic IDs `ids` to it (each may bind
+    /// devices at once). On failure nothing stays registered.
+    pub fn new<'a>(
+        name: &'static CStr,
+        module: &'static ThisModule,
+        ids: &'a [DynamicId],
+    ) -> impl PinInit<Self, Error> + 'a {
+        try_pin_init!(Self {
+            drv <- Opaque::try_ffi_init(move |ptr: *mut bindings::pci_driver| {
+                // SAFETY: `try_ffi_init` guarantees `ptr` is valid for writes; a zeroed
+                // `pci_driver` (its `Default`) is the C "no callbacks" state.
+                unsafe {
+                    ptr.write(bindings::pci_driver::default());
+                    (*ptr).name = name.as_char_ptr();
+                    (*ptr).probe = Some(Self::probe_callback);
+                    (*ptr).remove = Some(Self::remove_callback);
+                    (*ptr).sriov_configure = Some(Self::sriov_configure_callback);
+                    (*ptr).id_table = T::ID_TABLE.as_ptr();
+                }
+                // SAFETY: `ptr` is a valid, initialised `pci_driver` that stays pinned until the
+                // `pci_unregister_driver()` in `drop` (or below, on failure).
+                to_result(unsafe {
+                    bindings::__pci_register_driver(ptr, module.as_ptr(), name.as_char_ptr())
+                })?;
+                for id in ids {
+                    // SAFETY: `ptr` is a registered `pci_driver`.
+                    let ret = unsafe {
+                        bindings::pci_add_dynid(
+                            ptr,
+                            id.vendor,
+                            id.device,
+                            id.subvendor,
+                            id.subdevice,
+                            id.class,
+                            id.class_mask,
+                            0,
+                        )
+                    };
+                    if let Err(e) = to_result(ret) {
+                        // SAFETY: `ptr` was registered above and is not used after this.
+                        unsafe { bindings::pci_unregister_driver(ptr) };
+                        return Err(e);
+                    }
+                }
+                Ok(())
+            }),
+            _t: PhantomData,
+        })
+    }
+
+    extern "C" fn probe_callback(
+        pdev: *mut bindings::pci_dev,
+        id: *const bindings::pci_device_id,
+    ) -> c_int {
+        // SAFETY: The PCI core calls `probe` with a valid `struct pci_dev` and the device lock
+        // held, for the duration of the call: the `CoreInternal` context.
+        let pdev = unsafe { &*pdev.cast::<pci::Device<device::CoreInternal<'_>>>() };
+
+        // Dynamic IDs and `driver_override` matches have no entry in `ID_TABLE`: only a match
+        // whose address lies inside the static table has `IdInfo`.
+        let table = T::ID_TABLE.as_ptr();
+        let mut info = None;
+        let mut i = 0;
+        loop {
+            // SAFETY: `table` is a static array terminated by an all-zero entry, and `i` never
+            // passes the terminator.
+            let entry = unsafe { table.add(i) };
+            // SAFETY: `entry` is within the array, as argued above.
+            let e = unsafe { &*entry };
+            if e.vendor == 0 && e.device == 0 && e.subvendor == 0 && e.class_mask == 0 {
+                break;
+            }
+            if core::ptr::eq(entry, id) {
+                info = Some(T::ID_TABLE.info(i));
+                break;
+            }
+            i += 1;
+        }
+
+        from_result(|| {
+            pdev.as_ref().set_drvdata(T::probe(pdev, info))?;
+            Ok(0)
+        })
+    }
+
+    extern "C" fn remove_callback(pdev: *mut bindings::pci_dev) {
+        // SAFETY: The PCI core calls `remove` with a valid, bound `struct pci_dev` and the device
+        // lock held: the `CoreInternal` context.
+        let pdev = unsafe { &*pdev.cast::<pci::Device<device::CoreInternal<'_>>>() };
+
+        // SAFETY: `remove` is only called after a successful `probe`, which stored a
+        // `Pin<KBox<T>>` with `set_drvdata()`.
+        let data = unsafe { pdev.as_ref().drvdata_borrow::<T>() };
+        T::unbind(pdev, data);
+
+        // SAFETY: `raw(pdev)` is a valid `struct pci_dev`; its driver data is the pointer
+        // `set_drvdata()` made with `into_foreign()`, not yet taken back. Clearing it first means
+        // nothing can borrow the data once it is dropped.
+        let ptr = unsafe {
+            let dev = core::ptr::addr_of_mut!((*raw(pdev)).dev);
+            let ptr = bindings::dev_get_drvdata(dev);
+            bindings::dev_set_drvdata(dev, core::ptr::null_mut());
+            ptr
+        };
+        if !ptr.is_null() {
+            // SAFETY: `ptr` came from `Pin<KBox<T>>::into_foreign()` in `set_drvdata()` and the
+            // borrow above has ended.
+            drop(unsafe { Pin::<KBox<T>>::from_foreign(ptr.cast()) });
+        }
+    }
+
+    extern "C" fn sriov_configure_callback(
+        pdev: *mut bindings::pci_dev,
+        nr_virtfn: c_int,
+    ) -> c_int {
+        // SAFETY: The PCI core calls `sriov_configure` only from `sriov_numvfs_store()`, which
+        // holds the device lock and has checked that this driver is bound: the `CoreInternal`
+        // context, valid for the call.
+        let pdev = unsafe { &*pdev.cast::<pci::Device<device::CoreInternal<'_>>>() };
+
+        // SAFETY: The driver is bound, so `probe` succeeded and stored a `Pin<KBox<T>>`, which
+        // `remove` cannot take away while the device lock is held.
+        let data = unsafe { pdev.as_ref().drvdata_borrow::<T>() };
+
+        from_result(|| {
+            let nr = u16::try_from(nr_virtfn).map_err(|_| ERANGE)?;
+            Ok(i32::from(T::sriov_configure(pdev, data, nr)?))
+        })
+    }
+}
+
+#[pinned_drop]
+impl<T: Driver> PinnedDrop for Registration<T> {
+    fn drop(self: Pin<&mut Self>) {
+        // SAFETY: By the type invariants, `drv` is registered.
+        unsafe { bindings::pci_unregister_driver(self.drv.get()) };
+    }
+}

@@ -1,0 +1,66 @@
+# Shared paths and helpers for pf_stub's scripts. Sourced, not run.
+# shellcheck shell=bash
+
+: "${PF_STUB_CACHE:=/var/cache/pf_stub}"
+export PF_STUB_CACHE
+PF_STUB_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+export PF_STUB_ROOT
+
+# The toolchain environment the kernel's Rust build wants.
+pf_stub_toolchain_env() {
+	export PATH="$PF_STUB_CACHE/bin:$PATH"
+	export LIBCLANG_PATH=/usr/lib/llvm-19/lib
+	RUST_LIB_SRC=$(echo "$PF_STUB_CACHE"/rust-src/usr/src/rustc-*/library)
+	export RUST_LIB_SRC
+}
+
+# Kernel source tree unpacked from Debian's linux-source-7.2 package.
+pf_stub_kernel_src() {
+	local ver tree
+	ver=$(cat "$PF_STUB_CACHE/linux-source.version")
+	tree="$PF_STUB_CACHE/src/linux-source-7.2"
+	if [ ! -f "$tree/.pf_stub-unpacked-$ver" ]; then
+		echo "kernel: unpacking linux-source-7.2 $ver" >&2
+		rm -rf "$PF_STUB_CACHE/src" && mkdir -p "$PF_STUB_CACHE/src"
+		tar -C "$PF_STUB_CACHE/src" -xJf "$PF_STUB_CACHE"/linux-source-pkg/usr/src/linux-source-7.2.tar.xz
+		touch "$tree/.pf_stub-unpacked-$ver"
+	fi
+	echo "$tree"
+}
+
+# Kernel flavours: base (tinyconfig + tests/kernel/base.config, gcc) and
+# debug (base + tests/kernel/debug.config, clang/LLVM=-19 for Rust KASAN).
+pf_stub_kernel_make_flags() {
+	case "$1" in
+	base) echo "" ;;
+	debug) echo "LLVM=-19" ;;
+	*) echo "unknown kernel flavour $1" >&2; return 1 ;;
+	esac
+}
+
+pf_stub_kernel_fragments() {
+	case "$1" in
+	base) echo "$PF_STUB_ROOT/tests/kernel/base.config" ;;
+	debug) echo "$PF_STUB_ROOT/tests/kernel/base.config $PF_STUB_ROOT/tests/kernel/debug.config" ;;
+	esac
+}
+
+# Cache key: everything that changes the kernel build's output.
+pf_stub_kernel_key() {
+	local flavour=$1 f
+	{
+		echo "flavour=$flavour"
+		cat "$PF_STUB_CACHE/linux-source.version"
+		for f in $(pf_stub_kernel_fragments "$flavour"); do cat "$f"; done
+		pf_stub_kernel_make_flags "$flavour"
+		rustc --version
+		"$PF_STUB_CACHE/bin/bindgen" --version
+		gcc --version | head -n1
+		clang-19 --version | head -n1
+		cat "$PF_STUB_ROOT/scripts/build-kernel.sh"
+	} | sha256sum | cut -c1-16
+}
+
+pf_stub_kernel_dir() {
+	echo "$PF_STUB_CACHE/kernel-$1-$(pf_stub_kernel_key "$1")"
+}
