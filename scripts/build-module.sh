@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Builds pf_stub.ko out of tree against the cached test kernel of a flavour, in a copy of the
+# sources under the cache (the work tree stays clean). Prints the .ko path.
+#   scripts/build-module.sh [base|debug] [extra make args, e.g. CLIPPY=1]
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+flavour=${1:-base}
+shift || true
+pf_stub_toolchain_env
+kdir=$("$PF_STUB_ROOT/scripts/build-kernel.sh" "$flavour")
+b="$PF_STUB_CACHE/module-$flavour"
+mkdir -p "$b"
+rsync -a --delete --exclude .git --exclude out --include '*/' --include '*.rs' --include Makefile \
+	--include Kconfig --exclude '*' "$PF_STUB_ROOT/" "$b/src/" 
+# shellcheck disable=SC2046
+make -s -C "$b/src" KDIR="$kdir" $(pf_stub_kernel_make_flags "$flavour") "$@" >&2
+echo "$b/src/pf_stub.ko"

@@ -1,0 +1,17 @@
+#!/bin/busybox sh
+# Guest /init: mounts the pseudo file systems, runs KUnit (pf_stub's suites run at module load)
+# and every scenario given on the kernel command line, prints KTAP-style results, powers off.
+/bin/busybox --install -s /bin
+export PATH=/bin:/sbin:/usr/bin:/usr/sbin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev 2>/dev/null
+mount -t debugfs debugfs /sys/kernel/debug
+mount -t tmpfs tmpfs /tmp
+mkdir -p /var/log
+hostname guest
+. /tests/lib.sh
+guest_main
+echo "PFSTUB-DONE rc=$?"
+sync
+poweroff -f

@@ -1,0 +1,185 @@
+# Guest-side helpers for pf_stub scenarios. Sourced by /init and by each scenario.
+# shellcheck shell=sh
+
+# Driver under test: "rust" (pf_stub) or "c" (the kernel's pci-pf-stub), from the command line.
+PFSTUB_DRIVER=rust
+for arg in $(cat /proc/cmdline); do
+	case "$arg" in
+	pfstub.driver=*) PFSTUB_DRIVER=${arg#pfstub.driver=} ;;
+	pfstub.kunit=*) PFSTUB_KUNIT=${arg#pfstub.kunit=} ;;
+	esac
+done
+if [ "$PFSTUB_DRIVER" = c ]; then
+	DRV=pci-pf-stub
+	MOD=pci_pf_stub
+else
+	DRV=pf_stub
+	MOD=pf_stub
+fi
+export DRV MOD PFSTUB_DRIVER
+KREL=$(uname -r)
+PFSTUB_KO=/lib/modules/$KREL/extra/pf_stub.ko
+SYS=/sys/bus/pci/devices
+
+is_c() { [ "$PFSTUB_DRIVER" = c ]; }
+is_rust() { [ "$PFSTUB_DRIVER" = rust ]; }
+
+# Prints a diagnostic line (KTAP comment) and fails the scenario.
+fail() {
+	echo "# FAIL: $*"
+	exit 1
+}
+note() { echo "# $*"; }
+
+# The PCI address of the first device with vendor:device $1:$2 (hex, no 0x), or nothing.
+find_dev() {
+	for d in "$SYS"/*; do
+		[ "$(cat "$d/vendor")" = "0x$1" ] && [ "$(cat "$d/device")" = "0x$2" ] || continue
+		[ -e "$d/physfn" ] && continue
+		basename "$d"
+		return 0
+	done
+}
+
+# The emulated PFs: igb (Intel 82576) and nvme (QEMU NVMe with SR-IOV), and a device without
+# SR-IOV (QEMU's pci-testdev).
+IGB_PF=$(find_dev 8086 10c9)
+NVME_PF=$(find_dev 1b36 0010)
+NOSRIOV=$(find_dev 1b36 0005)
+PFS="$IGB_PF $NVME_PF"
+
+# Loads the driver under test with extra module parameters (pf_stub only takes them).
+load_driver() {
+	if is_rust; then
+		insmod "$PFSTUB_KO" "$@" || return 1
+	else
+		modprobe pci-pf-stub || return 1
+	fi
+	[ -d "/sys/bus/pci/drivers/$DRV" ] || fail "driver $DRV did not register"
+}
+
+unload_driver() {
+	rmmod "$MOD" 2>/dev/null
+	! [ -d "/sys/module/$MOD" ]
+}
+
+# The name of the driver bound to device $1, or nothing.
+driver_of() {
+	[ -e "$SYS/$1/driver" ] && basename "$(readlink "$SYS/$1/driver")"
+}
+
+# Binds device $1 to driver $2 (default: the driver under test) with driver_override.
+bind_to() {
+	d=$1
+	drv=${2:-$DRV}
+	echo "$drv" >"$SYS/$d/driver_override"
+	if [ -e "$SYS/$d/driver" ]; then echo "$d" >"$SYS/$d/driver/unbind"; fi
+	echo "$d" >/sys/bus/pci/drivers_probe 2>/dev/null
+	[ "$(driver_of "$d")" = "$drv" ]
+}
+
+unbind() {
+	[ -e "$SYS/$1/driver" ] && echo "$1" >"$SYS/$1/driver/unbind"
+	true
+}
+
+# Writes $3 to $2 and checks the outcome is $1 (OK or an errno name such as ERANGE).
+expect_write() {
+	want=$1
+	got=$(swrite "$2" "$3")
+	[ "$got" = "$want" ] || fail "write '$3' > $2: got $got, want $want"
+}
+
+numvfs() { cat "$SYS/$1/sriov_numvfs"; }
+totalvfs() { cat "$SYS/$1/sriov_totalvfs"; }
+
+# Counts the virtfnN links of PF $1.
+count_virtfn() {
+	n=0
+	for l in "$SYS/$1"/virtfn*; do [ -e "$l" ] && n=$((n + 1)); done
+	echo "$n"
+}
+
+# Checks PF $1 has exactly $2 VFs: sriov_numvfs, virtfn links, and each VF's physfn link.
+expect_vfs() {
+	[ "$(numvfs "$1")" = "$2" ] || fail "$1: sriov_numvfs=$(numvfs "$1"), want $2"
+	[ "$(count_virtfn "$1")" = "$2" ] || fail "$1: $(count_virtfn "$1") virtfn links, want $2"
+	i=0
+	while [ "$i" -lt "$2" ]; do
+		vf=$(basename "$(readlink "$SYS/$1/virtfn$i")")
+		[ "$(basename "$(readlink "$SYS/$vf/physfn")")" = "$1" ] || fail "$vf: physfn is not $1"
+		i=$((i + 1))
+	done
+}
+
+# The kernel log since the last mark, for asserting log lines.
+log_mark() { dmesg -c >/dev/null; }
+expect_log() {
+	dmesg | grep -q -- "$1" || { dmesg | tail -n 5 | sed 's/^/# log: /'; fail "no log line matching '$1'"; }
+}
+
+# Puts every PF and module back to the boot state, whatever a scenario left.
+reset_all() {
+	for m in pf_stub pci_pf_stub; do
+		[ -d "/sys/module/$m" ] || continue
+		for pf in $PFS; do
+			[ -n "$pf" ] && [ -e "$SYS/$pf/driver" ] && swrite "$SYS/$pf/sriov_numvfs" 0 >/dev/null
+		done
+		rmmod "$m" 2>/dev/null
+	done
+	for d in "$SYS"/*; do
+		[ -e "$d/physfn" ] && continue
+		[ -w "$d/driver_override" ] && echo >"$d/driver_override" 2>/dev/null
+	done
+	for m in igbvf vfio_pci vfio_pci_core vfio_iommu_type1 vfio pci_stub; do
+		[ -d "/sys/module/$m" ] && rmmod "$m" 2>/dev/null
+	done
+	true
+}
+
+# Loads vfio-pci in no-IOMMU mode (the guest has no IOMMU).
+load_vfio() {
+	modprobe vfio enable_unsafe_noiommu_mode=1 && modprobe vfio-pci
+}
+
+# Runs the KUnit suites (they run when pf_stub.ko is loaded) and prints their KTAP.
+run_kunit() {
+	dmesg -c >/dev/null
+	insmod "$PFSTUB_KO" || echo "# insmod pf_stub.ko failed"
+	rmmod pf_stub
+	echo "PFSTUB-KTAP-BEGIN"
+	dmesg | sed -n '/KTAP version/,$p' | sed 's/^\[[^]]*\] //'
+	echo "PFSTUB-KTAP-END"
+}
+
+# Runs each scenario in /scenarios (all, or those named in pfstub.only=a,b) as one test case.
+guest_main() {
+	mkdir -p /tmp
+	if is_rust && [ "${PFSTUB_KUNIT:-1}" = 1 ]; then run_kunit; fi
+	note "driver=$DRV igb=${IGB_PF:-none} nvme=${NVME_PF:-none} nosriov=${NOSRIOV:-none}"
+	set -- /scenarios/*.sh
+	echo "PFSTUB-SCENARIOS-BEGIN"
+	echo "1..$#"
+	n=0
+	rc=0
+	for s in "$@"; do
+		n=$((n + 1))
+		name=$(basename "$s" .sh)
+		start=$(date +%s)
+		(. "$s") >"/tmp/$name.out" 2>&1
+		r=$?
+		sed 's/^/    /' "/tmp/$name.out"
+		if [ "$r" = 0 ]; then
+			echo "ok $n $name # ${PFSTUB_DRIVER} $(($(date +%s) - start))s"
+		elif [ "$r" = 77 ]; then
+			echo "ok $n $name # SKIP"
+		else
+			echo "not ok $n $name # ${PFSTUB_DRIVER}"
+			rc=1
+		fi
+		reset_all >/dev/null 2>&1
+		dmesg -c >/dev/null
+	done
+	echo "PFSTUB-SCENARIOS-END"
+	return $rc
+}

@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# Guest-scenario runner: boots the test kernel in QEMU (q35, TCG) with emulated SR-IOV PFs and
+# runs the given shell scripts inside the guest, one test case each.
+#
+#   tests/vm.sh [options] SCRIPT...
+#     --topology igb|nvme|both   emulated PFs (default: both); a pci-testdev is always present
+#     --driver rust|c            pf_stub, or the kernel's C pci-pf-stub in its place (default rust)
+#     --kernel base|debug        test kernel flavour (default base)
+#     --no-kunit                 do not run the KUnit suites first
+#     --timeout SECONDS          kill the guest after this long (default 600)
+#     --log FILE                 also write the console to FILE
+#
+# A script runs in the guest under /bin/sh (busybox) with tests/guest/lib.sh sourced: $DRV,
+# $IGB_PF, $NVME_PF, $NOSRIOV and helpers such as expect_write and expect_vfs. It passes by
+# exiting 0, fails by exiting non-zero, and is skipped by exiting 77. The console is printed;
+# the exit status is non-zero when any script (or KUnit case) fails.
+set -euo pipefail
+. "$(dirname "$0")/../scripts/lib.sh"
+
+topology=both driver=rust flavour=base kunit=1 timeout=600 logfile=""
+scripts=()
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--topology) topology=$2; shift 2 ;;
+	--driver) driver=$2; shift 2 ;;
+	--kernel) flavour=$2; shift 2 ;;
+	--no-kunit) kunit=0; shift ;;
+	--timeout) timeout=$2; shift 2 ;;
+	--log) logfile=$2; shift 2 ;;
+	-h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+	-*) echo "vm.sh: unknown option $1" >&2; exit 2 ;;
+	*) scripts+=("$1"); shift ;;
+	esac
+done
+case "$topology" in igb|nvme|both) ;; *) echo "vm.sh: --topology igb|nvme|both" >&2; exit 2 ;; esac
+case "$driver" in rust|c) ;; *) echo "vm.sh: --driver rust|c" >&2; exit 2 ;; esac
+[ ${#scripts[@]} -gt 0 ] || { echo "vm.sh: no script given" >&2; exit 2; }
+
+"$PF_STUB_ROOT/scripts/setup.sh"
+kdir=$("$PF_STUB_ROOT/scripts/build-kernel.sh" "$flavour")
+ko=$("$PF_STUB_ROOT/scripts/build-module.sh" "$flavour")
+krel=$(cat "$kdir/include/config/kernel.release")
+
+# --- initramfs ---
+stage=$(mktemp -d "${TMPDIR:-/tmp}/pf_stub-initramfs.XXXXXX")
+trap 'rm -rf "$stage"' EXIT
+mkdir -p "$stage"/{bin,sbin,proc,sys,dev,tmp,scenarios,tests,lib/modules}
+cp /bin/busybox "$stage/bin/busybox"
+ln -s busybox "$stage/bin/sh"
+swrite="$PF_STUB_CACHE/swrite"
+if [ ! -x "$swrite" ] || [ "$PF_STUB_ROOT/tests/guest/swrite.c" -nt "$swrite" ]; then
+	gcc -static -O2 -o "$swrite" "$PF_STUB_ROOT/tests/guest/swrite.c"
+fi
+cp "$swrite" "$stage/bin/swrite"
+cp -a "$kdir/modroot/lib/modules/$krel" "$stage/lib/modules/"
+mkdir -p "$stage/lib/modules/$krel/extra"
+cp "$ko" "$stage/lib/modules/$krel/extra/pf_stub.ko"
+depmod -b "$stage" "$krel"
+cp "$PF_STUB_ROOT/tests/guest/init.sh" "$stage/init"
+cp "$PF_STUB_ROOT/tests/guest/lib.sh" "$stage/tests/lib.sh"
+chmod +x "$stage/init"
+i=0
+for s in "${scripts[@]}"; do
+	i=$((i + 1))
+	cp "$s" "$stage/scenarios/$(printf '%02d' "$i")-$(basename "$s")"
+done
+(cd "$stage" && find . | cpio -o -H newc --quiet | gzip -1) >"$stage.cpio.gz"
+trap 'rm -rf "$stage" "$stage.cpio.gz"' EXIT
+
+# --- QEMU ---
+qemu=(qemu-system-x86_64 -machine q35 -accel tcg -cpu max -smp 2 -m 1024
+	-display none -serial stdio -monitor none -no-reboot -nodefaults
+	-kernel "$kdir/arch/x86/boot/bzImage" -initrd "$stage.cpio.gz"
+	-device pci-testdev)
+if [ "$topology" = igb ] || [ "$topology" = both ]; then
+	qemu+=(-device pcie-root-port,id=rp1,chassis=1,slot=1
+		-device igb,bus=rp1,id=igb0)
+fi
+if [ "$topology" = nvme ] || [ "$topology" = both ]; then
+	qemu+=(-device pcie-root-port,id=rp2,chassis=2,slot=2
+		-device nvme-subsys,id=subsys0
+		-device "nvme,id=nvme0,serial=pfstub0,subsys=subsys0,bus=rp2,sriov_max_vfs=64,sriov_vq_flexible=128,sriov_vi_flexible=64,max_ioqpairs=130,msix_qsize=66")
+fi
+append="console=ttyS0 loglevel=4 panic=-1 oops=panic pfstub.driver=$driver pfstub.kunit=$kunit"
+[ "$flavour" = debug ] && append+=" panic_on_warn=1 kmemleak=on"
+
+out=$(mktemp "${TMPDIR:-/tmp}/pf_stub-console.XXXXXX")
+trap 'rm -rf "$stage" "$stage.cpio.gz" "$out"' EXIT
+set +e
+timeout --foreground -k 5 "$timeout" "${qemu[@]}" -append "$append" </dev/null 2>&1 | tee "$out"
+qrc=${PIPESTATUS[0]}
+set -e
+[ -z "$logfile" ] || cp "$out" "$logfile"
+if [ "$qrc" = 124 ]; then
+	echo "vm.sh: guest timed out after ${timeout}s" >&2
+	exit 1
+fi
+if grep -qaE 'Kernel panic|BUG:|WARNING:|Oops|KASAN|UBSAN|possible .*deadlock|INFO: task .* blocked' "$out"; then
+	echo "vm.sh: kernel report in the console" >&2
+	exit 1
+fi
+grep -qa '^PFSTUB-DONE rc=0' "$out"
