@@ -55,20 +55,20 @@ impl pci_sriov::Driver for PfStub {
         if pdev.is_virtfn() {
             dev_warn!(
                 pdev,
-                "pf_stub: refusing to bind: device is an SR-IOV VF, not a PF\n"
+                "refusing to bind: device is an SR-IOV VF, not a PF\n"
             );
             return Err(ENODEV);
         }
         if !pdev.is_physfn() || pdev.sriov_get_totalvfs() == 0 {
             dev_warn!(
                 pdev,
-                "pf_stub: refusing to bind: device has no SR-IOV capability\n"
+                "refusing to bind: device has no SR-IOV capability\n"
             );
             return Err(ENODEV);
         }
         dev_info!(
             pdev,
-            "pf_stub: bound PF {:04x}:{:04x}, {} VFs supported, {} enabled\n",
+            "bound PF {:04x}:{:04x}, {} VFs supported, {} enabled\n",
             pdev.vendor_id().as_raw(),
             pdev.device_id(),
             pdev.sriov_get_totalvfs(),
@@ -84,11 +84,11 @@ impl pci_sriov::Driver for PfStub {
             UnbindAction::Nothing => {}
             UnbindAction::Disable => {
                 pdev.disable_sriov();
-                dev_info!(pdev, "pf_stub: unbind: disabled {} VFs\n", current);
+                dev_info!(pdev, "unbind: disabled {} VFs\n", current);
             }
             UnbindAction::Keep => dev_warn!(
                 pdev,
-                "pf_stub: unbind: leaving {} VFs enabled: {} assigned to a guest\n",
+                "unbind: leaving {} VFs enabled: {} assigned to a guest\n",
                 current,
                 assigned
             ),
@@ -110,18 +110,18 @@ impl pci_sriov::Driver for PfStub {
             Ok(Action::Unchanged) => Ok(req.current),
             Ok(Action::Disable) => {
                 pdev.disable_sriov();
-                dev_info!(pdev, "pf_stub: disabled {} VFs\n", req.current);
+                dev_info!(pdev, "disabled {} VFs\n", req.current);
                 Ok(0)
             }
             Ok(Action::Enable(n)) => match pdev.enable_sriov(n) {
                 Ok(()) => {
-                    dev_info!(pdev, "pf_stub: enabled {} VFs\n", n);
+                    dev_info!(pdev, "enabled {} VFs\n", n);
                     Ok(n)
                 }
                 Err(e) => {
                     dev_err!(
                         pdev,
-                        "pf_stub: enabling {} VFs failed: error {}\n",
+                        "enabling {} VFs failed: error {}\n",
                         n,
                         e.to_errno()
                     );
@@ -131,7 +131,7 @@ impl pci_sriov::Driver for PfStub {
             Err(refusal) => {
                 dev_warn!(
                     pdev,
-                    "pf_stub: sriov_numvfs={} refused: {}\n",
+                    "sriov_numvfs={} refused: {}\n",
                     nr_virtfn,
                     refusal
                 );
@@ -262,14 +262,14 @@ impl kernel::InPlaceModule for PfStubModule {
             driver <- {
                 let list = parsed.inspect_err(|e| {
                     pr_err!(
-                        "pf_stub: refusing to load: invalid ids= (error {}); expected vendor:device[:subvendor[:subdevice[:class[:class_mask]]]] in hex, at most {} entries\n",
+                        "refusing to load: invalid ids= (error {}); expected vendor:device[:subvendor[:subdevice[:class[:class_mask]]]] in hex, at most {} entries\n",
                         e.to_errno(),
                         MAX_IDS
                     )
                 })?;
                 for id in list.as_slice() {
                     pr_info!(
-                        "pf_stub: add {:04X}:{:04X} sub={:04X}:{:04X} cls={:08X}/{:08X}\n",
+                        "add {:04X}:{:04X} sub={:04X}:{:04X} cls={:08X}/{:08X}\n",
                         id.vendor,
                         id.device,
                         id.subvendor,
