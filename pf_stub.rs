@@ -53,17 +53,11 @@ impl pci_sriov::Driver for PfStub {
         _info: Option<&'static ()>,
     ) -> impl PinInit<Self, Error> {
         if pdev.is_virtfn() {
-            dev_warn!(
-                pdev,
-                "refusing to bind: device is an SR-IOV VF, not a PF\n"
-            );
+            dev_warn!(pdev, "refusing to bind: device is an SR-IOV VF, not a PF\n");
             return Err(ENODEV);
         }
         if !pdev.is_physfn() || pdev.sriov_get_totalvfs() == 0 {
-            dev_warn!(
-                pdev,
-                "refusing to bind: device has no SR-IOV capability\n"
-            );
+            dev_warn!(pdev, "refusing to bind: device has no SR-IOV capability\n");
             return Err(ENODEV);
         }
         dev_info!(
@@ -119,22 +113,12 @@ impl pci_sriov::Driver for PfStub {
                     Ok(n)
                 }
                 Err(e) => {
-                    dev_err!(
-                        pdev,
-                        "enabling {} VFs failed: error {}\n",
-                        n,
-                        e.to_errno()
-                    );
+                    dev_err!(pdev, "enabling {} VFs failed: error {}\n", n, e.to_errno());
                     Err(e)
                 }
             },
             Err(refusal) => {
-                dev_warn!(
-                    pdev,
-                    "sriov_numvfs={} refused: {}\n",
-                    nr_virtfn,
-                    refusal
-                );
+                dev_warn!(pdev, "sriov_numvfs={} refused: {}\n", nr_virtfn, refusal);
                 Err(refusal.to_error())
             }
         }

@@ -1,0 +1,92 @@
+#!/usr/bin/env python3
+"""Counts pf_stub test results from guest console logs.
+
+KUnit's KTAP (between PFSTUB-KTAP-BEGIN/END) is handed to the kernel's own parser,
+tools/testing/kunit/kunit.py parse --json; the guest scenarios print TAP-style
+`ok N name` / `not ok N name` lines between PFSTUB-SCENARIOS-BEGIN/END. Every case
+of every log counts once.
+
+usage: results.py KUNIT_PY LABEL=LOG... [--extra NAME=0|1 ...]
+Prints one line per failed case and, last, `N passed, N failed`.
+Exit status 0 only when nothing failed and at least one case ran.
+"""
+import json
+import re
+import subprocess
+import sys
+
+
+def section(text, begin, end):
+    m = re.search(re.escape(begin) + r"\n(.*?)\n" + re.escape(end), text, re.S)
+    return m.group(1) if m else None
+
+
+def kunit_cases(kunit_py, ktap):
+    """Returns (name, passed) for each KUnit case, via kunit.py parse --json."""
+    proc = subprocess.run([sys.executable, kunit_py, "parse", "--json"],
+                          input=ktap, capture_output=True, text=True)
+    out = proc.stdout
+    start = out.find("{")
+    if start < 0:
+        return [("kunit-parse", False)]
+    data = json.loads(out[start:])
+    cases = []
+    for suite in data.get("sub_groups", []):
+        for case in suite.get("test_cases", []):
+            cases.append((suite["name"] + "." + case["name"], case["status"] == "PASS"))
+    return cases or [("kunit-no-cases", False)]
+
+
+def scenario_cases(block):
+    cases = []
+    plan = None
+    for line in block.splitlines():
+        m = re.match(r"^1\.\.(\d+)$", line)
+        if m:
+            plan = int(m.group(1))
+        m = re.match(r"^(not ok|ok) \d+ (\S+)(.*)$", line)
+        if m:
+            cases.append((m.group(2), m.group(1) == "ok"))
+    if plan is not None and plan != len(cases):
+        cases.append(("plan-%d-ran-%d" % (plan, len(cases)), False))
+    return cases
+
+
+def main():
+    kunit_py = sys.argv[1]
+    results = []
+    for arg in sys.argv[2:]:
+        label, _, rest = arg.partition("=")
+        if label == "--extra":
+            continue
+        if arg.startswith("extra:"):
+            name, _, val = arg[6:].partition("=")
+            results.append((name, val == "0"))
+            continue
+        try:
+            text = open(rest, errors="replace").read().replace("\r", "")
+        except OSError:
+            results.append((label + ".log-missing", False))
+            continue
+        ktap = section(text, "PFSTUB-KTAP-BEGIN", "PFSTUB-KTAP-END")
+        if ktap is not None:
+            results += [(label + ".kunit." + n, ok) for n, ok in kunit_cases(kunit_py, ktap)]
+        block = section(text, "PFSTUB-SCENARIOS-BEGIN", "PFSTUB-SCENARIOS-END")
+        if block is None:
+            results.append((label + ".guest-did-not-finish", False))
+        else:
+            results += [(label + "." + n, ok) for n, ok in scenario_cases(block)]
+        if not re.search(r"^PFSTUB-DONE rc=\d+", text, re.M):
+            results.append((label + ".guest-no-clean-shutdown", False))
+        if re.search(r"Kernel panic|BUG:|WARNING:|Oops|KASAN|UBSAN|possible .*deadlock", text):
+            results.append((label + ".kernel-report", False))
+    passed = sum(1 for _, ok in results if ok)
+    failed = [n for n, ok in results if not ok]
+    for n in failed:
+        print("FAILED: " + n)
+    print("%d passed, %d failed" % (passed, len(failed)))
+    return 0 if not failed and passed else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

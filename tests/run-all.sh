@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# pf_stub's whole test suite, from a fresh machine: installs what it needs, builds the test
+# kernel (cached) and the module, checks style (rustfmt, CLIPPY=1 with no warnings), runs the
+# KUnit suites and every guest scenario on igb and nvme with pf_stub, runs the same scenarios
+# against the kernel's C pci-pf-stub, and prints `N passed, N failed` last.
+set -uo pipefail
+. "$(dirname "$0")/../scripts/lib.sh"
+cd "$PF_STUB_ROOT"
+
+out=${PF_STUB_TEST_OUT:-$PF_STUB_ROOT/out/test}
+rm -rf "$out" && mkdir -p "$out"
+extra=()
+step() { printf '\n=== %s\n' "$*"; }
+
+step "setup"
+scripts/setup.sh || { echo "setup failed"; echo "0 passed, 1 failed"; exit 1; }
+step "kernel"
+kdir=$(scripts/build-kernel.sh base) || { echo "kernel build failed"; echo "0 passed, 1 failed"; exit 1; }
+src=$(pf_stub_kernel_src)
+pf_stub_toolchain_env
+
+step "rustfmt (kernel .rustfmt.toml)"
+mapfile -t rs < <(git ls-files '*.rs'; git ls-files --others --exclude-standard '*.rs')
+if rustfmt --check --edition 2021 --config-path "$src/.rustfmt.toml" "${rs[@]}" >"$out/rustfmt.log" 2>&1; then
+	extra+=(extra:style.rustfmt=0)
+else
+	cat "$out/rustfmt.log"; extra+=(extra:style.rustfmt=1)
+fi
+
+step "module build with CLIPPY=1"
+rm -rf "$PF_STUB_CACHE/module-base"
+if scripts/build-module.sh base CLIPPY=1 W=1 >"$out/clippy.log" 2>&1 &&
+	! grep -qE '^(warning|error)|warning:' "$out/clippy.log"; then
+	extra+=(extra:style.clippy=0)
+else
+	cat "$out/clippy.log"; extra+=(extra:style.clippy=1)
+fi
+
+if grep -nE '\bunsafe\b' $(git ls-files '*.rs' | grep -v '^rust/') | grep -vE '^\S+:[0-9]+:\s*//'; then
+	echo "unsafe outside rust/"; extra+=(extra:style.no-unsafe-outside-rust=1)
+else
+	extra+=(extra:style.no-unsafe-outside-rust=0)
+fi
+
+logs=()
+run_vm() { # label, vm.sh args...
+	local label=$1
+	shift
+	step "guest: $label"
+	tests/vm.sh --log "$out/$label.log" "$@" >/dev/null 2>&1
+	grep -aE '^(ok|not ok) |# FAIL|^# (pf_stub_[a-z_]+|Totals):' "$out/$label.log" | grep -v '^    ' || true
+	logs+=("$label=$out/$label.log")
+}
+
+run_vm rust-both --topology both --driver rust tests/scenarios/*.sh
+run_vm c-both --topology both --driver c --no-kunit tests/scenarios/*.sh
+# The runner's single-PF topologies, with the main flow.
+run_vm rust-igb --topology igb --no-kunit tests/scenarios/bind-enable-disable.sh
+run_vm rust-nvme --topology nvme --no-kunit tests/scenarios/bind-enable-disable.sh
+
+step "results"
+python3 tests/results.py "$src/tools/testing/kunit/kunit.py" "${logs[@]}" "${extra[@]}"
