@@ -3,31 +3,62 @@
 //! pf_stub: a PCI driver for SR-IOV Physical Functions that have no driver of their own.
 //!
 //! It binds to the PFs an administrator names (the built-in ID table, the `ids=` parameter,
-//! `new_id` or `driver_override`), touches nothing on the device, and implements
-//! `sriov_configure` so that writing `sriov_numvfs` creates and removes Virtual Functions. It is
-//! the Rust counterpart of `drivers/pci/pci-pf-stub.c`, with the SR-IOV policy of [`sriov`].
+//! `new_id` or `driver_override`, optionally narrowed by `addrs=`), touches nothing on the
+//! device, and implements `sriov_configure` so that writing `sriov_numvfs` creates and removes
+//! Virtual Functions, under the policy of [`sriov`]: a VF count locked once set, VFs pinned to a
+//! VF driver (vfio-pci) by default, and a VF token needed to unlock a PF whose VFs are in use.
 
-use kernel::{device::Core, pci, prelude::*};
+use core::sync::atomic::{AtomicBool, Ordering};
+use kernel::{
+    device::Core,
+    pci,
+    prelude::*,
+    sync::{aref::ARef, new_mutex, Mutex},
+};
 
 #[path = "rust/mod.rs"]
 pub mod kext;
 mod sriov;
-#[allow(dead_code)] // The token is enforced by the sysfs interface; its parser is tested now.
+mod sysfs;
 mod vf_token;
 
-use kext::pci_sriov::{self, DynamicId, SriovCore, SriovDevice};
-use sriov::{Action, Request, UnbindAction};
+use kext::{
+    module_ref::ModuleRef,
+    notifier::{BusEvent, BusNotifier, BusNotify},
+    pci_sriov::{self, DynamicId, SriovCore, SriovDevice, SriovRelations},
+    uevent::UeventEnv,
+};
+use sriov::{Action, Guard, Policy, Request, UnbindAction};
+use vf_token::VfToken;
 
 /// The driver name, as used with `driver_override` and in `/sys/bus/pci/drivers/`.
 const NAME: &CStr = c"pf_stub";
 
-/// Most entries `ids=` takes; more is refused rather than silently dropped.
+/// Most entries `ids=` and `addrs=` take; more is refused rather than silently dropped.
 const MAX_IDS: usize = 32;
+
+/// Most PFs whose locked, in-use VFs are remembered across an unbind.
+const MAX_ORPHANS: usize = 16;
 
 crate::module_param_string!(
     ids,
     1024,
     "Comma-separated vendor:device[:subvendor[:subdevice[:class[:class_mask]]]] hex IDs to bind, as pci-stub's ids="
+);
+crate::module_param_string!(
+    addrs,
+    1024,
+    "Comma-separated PCI addresses [domain:]bus:dev.fn[@num_vfs]: bind only these PFs; @N enables N VFs at bind"
+);
+crate::module_param_string!(
+    policy,
+    16,
+    "Default sriov_policy of each PF: locked (default) or simple"
+);
+crate::module_param_string!(
+    vf_driver,
+    32,
+    "Default sriov_vf_driver: the driver new VFs are pinned to when VF autoprobe is off (default vfio-pci)"
 );
 
 kernel::pci_device_table!(
@@ -40,58 +71,254 @@ kernel::pci_device_table!(
     ]
 );
 
-/// The driver's per-PF data.
-struct PfStub;
+crate::device_attribute_groups!(
+    DEV_GROUPS,
+    PfStub,
+    [
+        (c"sriov_policy", 0o644, sysfs::PolicyAttr),
+        (c"sriov_lock", 0o644, sysfs::LockAttr),
+        (c"sriov_vf_token", 0o644, sysfs::TokenAttr),
+        (c"sriov_vf_autoprobe", 0o644, sysfs::AutoprobeAttr),
+        (c"sriov_vf_driver", 0o644, sysfs::VfDriverAttr),
+    ]
+);
 
-impl pci_sriov::Driver for PfStub {
-    type IdInfo = ();
+/// A driver name for `driver_override`: 1 to 31 bytes of `[A-Za-z0-9_.-]`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct DriverName {
+    buf: [u8; 31],
+    len: usize,
+}
 
-    const ID_TABLE: pci::IdTable<Self::IdInfo> = &PCI_TABLE;
-
-    fn probe(
-        pdev: &pci::Device<Core<'_>>,
-        _info: Option<&'static ()>,
-    ) -> impl PinInit<Self, Error> {
-        if pdev.is_virtfn() {
-            dev_warn!(pdev, "refusing to bind: device is an SR-IOV VF, not a PF\n");
-            return Err(ENODEV);
+impl DriverName {
+    /// Parses a driver name; one trailing newline (from `echo`) is ignored.
+    pub(crate) fn parse(input: &[u8]) -> Result<Self> {
+        let input = sriov::strip_newline(input);
+        let mut buf = [0u8; 31];
+        if input.is_empty() || input.len() > buf.len() {
+            return Err(EINVAL);
         }
-        if !pdev.is_physfn() || pdev.sriov_get_totalvfs() == 0 {
-            dev_warn!(pdev, "refusing to bind: device has no SR-IOV capability\n");
-            return Err(ENODEV);
-        }
-        dev_info!(
-            pdev,
-            "bound PF {:04x}:{:04x}, {} VFs supported, {} enabled\n",
-            pdev.vendor_id().as_raw(),
-            pdev.device_id(),
-            pdev.sriov_get_totalvfs(),
-            pdev.num_vf()
-        );
-        Ok(PfStub)
-    }
-
-    fn unbind(pdev: &pci::Device<Core<'_>>, _this: Pin<&Self>) {
-        let current = pdev.num_vf();
-        let assigned = pdev.vfs_assigned();
-        match sriov::on_unbind(current, assigned) {
-            UnbindAction::Nothing => {}
-            UnbindAction::Disable => {
-                pdev.disable_sriov();
-                dev_info!(pdev, "unbind: disabled {} VFs\n", current);
+        for (d, &c) in buf.iter_mut().zip(input) {
+            if !(c.is_ascii_alphanumeric() || c == b'_' || c == b'-' || c == b'.') {
+                return Err(EINVAL);
             }
-            UnbindAction::Keep => dev_warn!(
-                pdev,
-                "unbind: leaving {} VFs enabled: {} assigned to a guest\n",
-                current,
-                assigned
-            ),
+            *d = c;
         }
+        Ok(Self {
+            buf,
+            len: input.len(),
+        })
     }
 
-    fn sriov_configure(
+    /// The name's bytes.
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+
+    /// The name as text (it is ASCII by construction).
+    pub(crate) fn as_str(&self) -> &str {
+        core::str::from_utf8(self.as_bytes()).unwrap_or("")
+    }
+}
+
+/// The VF knobs of a PF: what happens to VFs as they are created.
+#[derive(Clone, Copy)]
+pub(crate) struct VfKnobs {
+    /// Let VFs probe drivers normally; otherwise pin them to `driver` with `driver_override`.
+    pub(crate) autoprobe: bool,
+    /// The driver VFs are pinned to when `autoprobe` is off.
+    pub(crate) driver: DriverName,
+}
+
+/// The module parameters, parsed and checked once at load.
+struct Config {
+    ids: IdList,
+    addrs: AddrList,
+    policy: Policy,
+    knobs: VfKnobs,
+    num_vfs: u16,
+}
+
+/// Watches the PCI bus for this PF's VFs: pins new VFs to the VF driver, and keeps the module
+/// referenced while the PF's VFs are locked and in use.
+#[pin_data]
+pub(crate) struct VfWatch {
+    pf: ARef<pci::Device>,
+    #[pin]
+    pub(crate) knobs: Mutex<VfKnobs>,
+    /// A copy of the guard's `locked`, readable without the guard's lock (which is held while
+    /// VFs are added, when this watcher runs).
+    locked: AtomicBool,
+    /// Held while the VFs are locked and in use: `rmmod` is refused then.
+    #[pin]
+    module_pin: Mutex<Option<ModuleRef>>,
+}
+
+impl VfWatch {
+    /// Takes or drops the module reference to match "locked and in use" now.
+    fn update_pin(&self) {
+        let mut pin = self.module_pin.lock();
+        let want = self.locked.load(Ordering::Acquire) && self.pf.num_vf_bound() > 0;
+        if want && pin.is_none() {
+            *pin = Some(ModuleRef::new(&THIS_MODULE));
+            dev_info!(
+                self.pf.as_ref(),
+                "VFs locked and in use: pf_stub cannot be unloaded until they are unlocked or released\n"
+            );
+        } else if !want && pin.is_some() {
+            *pin = None;
+        }
+    }
+}
+
+impl BusNotify for VfWatch {
+    fn notify(self: Pin<&Self>, event: BusEvent, dev: &pci::Device) {
+        if !dev.is_vf_of(&self.pf) {
+            return;
+        }
+        match event {
+            BusEvent::AddDevice => {
+                let knobs = *self.knobs.lock();
+                if knobs.autoprobe {
+                    return;
+                }
+                if let Err(e) = dev.set_driver_override(knobs.driver.as_bytes()) {
+                    dev_err!(
+                        dev.as_ref(),
+                        "could not set driver_override of the new VF: error {}\n",
+                        e.to_errno()
+                    );
+                }
+            }
+            BusEvent::BoundDriver | BusEvent::UnboundDriver => self.update_pin(),
+        }
+    }
+}
+
+/// The driver's per-PF data.
+#[pin_data]
+pub(crate) struct PfStub {
+    /// Policy, lock and token; held across every change of the VF count.
+    #[pin]
+    pub(crate) guard: Mutex<Guard>,
+    /// The VF watcher, registered while the PF is bound.
+    #[pin]
+    pub(crate) watch: BusNotifier<VfWatch>,
+}
+
+/// What a PF whose locked, in-use VFs outlive an unbind leaves behind, to be adopted.
+struct Orphan {
+    name: PciName,
+    num_vf: u16,
+    policy: Policy,
+    token: Option<VfToken>,
+    knobs: VfKnobs,
+    module_pin: Option<ModuleRef>,
+}
+
+/// Driver-wide data: the parsed parameters and the orphan records.
+#[pin_data]
+pub(crate) struct Shared {
+    config: Config,
+    #[pin]
+    orphans: Mutex<[Option<Orphan>; MAX_ORPHANS]>,
+}
+
+/// The name of a PCI device (`dddd:bb:dd.f`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct PciName {
+    buf: [u8; 12],
+}
+
+impl PciName {
+    fn of<Ctx: kernel::device::DeviceContext>(pdev: &pci::Device<Ctx>) -> Self {
+        let mut buf = [0u8; 12];
+        for (d, s) in buf.iter_mut().zip(pdev.as_ref().name().to_bytes()) {
+            *d = *s;
+        }
+        Self { buf }
+    }
+}
+
+/// The name of a state change or refusal, as the uevent's `PF_STUB_EVENT`.
+pub(crate) fn send_event(
+    pdev: &pci::Device<impl kernel::device::DeviceContext>,
+    event: &str,
+    vars: &[(&str, &[u8])],
+) {
+    let mut env = UeventEnv::new();
+    let mut ok = env.add("PF_STUB_EVENT", event.as_bytes()).is_ok();
+    for (k, v) in vars {
+        ok &= env.add(k, v).is_ok();
+    }
+    if !ok || env.send_change(pdev.as_ref()).is_err() {
+        dev_warn!(pdev.as_ref(), "could not send the '{}' uevent\n", event);
+    }
+}
+
+/// Formats `n` in decimal into `buf`, returning the digits.
+pub(crate) fn decimal(n: u32, buf: &mut [u8; 10]) -> &[u8] {
+    let mut i = buf.len();
+    let mut n = n;
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 || i == 0 {
+            break;
+        }
+    }
+    &buf[i..]
+}
+
+/// The error name of a refusal, for uevents.
+pub(crate) fn errno_name(e: Error) -> &'static [u8] {
+    match e.to_errno() {
+        x if x == EPERM.to_errno() => b"EPERM",
+        x if x == EACCES.to_errno() => b"EACCES",
+        x if x == EBUSY.to_errno() => b"EBUSY",
+        x if x == ERANGE.to_errno() => b"ERANGE",
+        x if x == EINVAL.to_errno() => b"EINVAL",
+        _ => b"EOTHER",
+    }
+}
+
+/// Logs and reports a refused write of `attr`.
+pub(crate) fn refused(
+    pdev: &pci::Device<impl kernel::device::DeviceContext>,
+    attr: &str,
+    e: Error,
+) -> Error {
+    send_event(
+        pdev,
+        "refused",
+        &[
+            ("PF_STUB_ATTR", attr.as_bytes()),
+            ("PF_STUB_ERROR", errno_name(e)),
+        ],
+    );
+    e
+}
+
+impl PfStub {
+    /// Mirrors the guard's lock state to the VF watcher and updates the module reference.
+    pub(crate) fn sync_locked(&self, guard: &Guard) {
+        let watch = self.watch_ref();
+        watch.locked.store(guard.locked, Ordering::Release);
+        watch.update_pin();
+    }
+
+    /// The VF watcher.
+    pub(crate) fn watch_ref(&self) -> &VfWatch {
+        self.watch.handler().get_ref()
+    }
+
+    /// Carries out a VF count change under the guard: the path of `sriov_numvfs` and of
+    /// `num_vfs=` at bind.
+    fn configure(
+        &self,
         pdev: &pci::Device<Core<'_>>,
-        _this: Pin<&Self>,
+        guard: &mut Guard,
         nr_virtfn: u16,
     ) -> Result<u16> {
         let req = Request {
@@ -100,28 +327,264 @@ impl pci_sriov::Driver for PfStub {
             assigned: pdev.vfs_assigned(),
             requested: nr_virtfn,
         };
-        match sriov::decide(&req) {
-            Ok(Action::Unchanged) => Ok(req.current),
-            Ok(Action::Disable) => {
-                pdev.disable_sriov();
-                dev_info!(pdev, "disabled {} VFs\n", req.current);
-                Ok(0)
-            }
-            Ok(Action::Enable(n)) => match pdev.enable_sriov(n) {
-                Ok(()) => {
-                    dev_info!(pdev, "enabled {} VFs\n", n);
-                    Ok(n)
-                }
-                Err(e) => {
-                    dev_err!(pdev, "enabling {} VFs failed: error {}\n", n, e.to_errno());
-                    Err(e)
-                }
-            },
+        let action = match guard.configure(&req) {
+            Ok(a) => a,
             Err(refusal) => {
                 dev_warn!(pdev, "sriov_numvfs={} refused: {}\n", nr_virtfn, refusal);
-                Err(refusal.to_error())
+                return Err(refused(pdev, "sriov_numvfs", refusal.to_error()));
+            }
+        };
+        let mut digits = [0u8; 10];
+        match action {
+            Action::Unchanged => return Ok(req.current),
+            Action::Disable => {
+                pdev.disable_sriov();
+                dev_info!(pdev, "disabled {} VFs\n", req.current);
+                send_event(pdev, "disabled", &[("PF_STUB_NUM_VFS", b"0")]);
+            }
+            Action::Enable(n) => {
+                if let Err(e) = pdev.enable_sriov(n) {
+                    dev_err!(pdev, "enabling {} VFs failed: error {}\n", n, e.to_errno());
+                    return Err(e);
+                }
+                let knobs = *self.watch_ref().knobs.lock();
+                if knobs.autoprobe {
+                    dev_info!(pdev, "enabled {} VFs\n", n);
+                } else {
+                    dev_info!(
+                        pdev,
+                        "enabled {} VFs, pinned to driver {}\n",
+                        n,
+                        knobs.driver.as_str()
+                    );
+                }
+                send_event(
+                    pdev,
+                    "enabled",
+                    &[("PF_STUB_NUM_VFS", decimal(u32::from(n), &mut digits))],
+                );
             }
         }
+        let was_locked = guard.locked;
+        guard.done(action);
+        if guard.locked && !was_locked {
+            dev_info!(
+                pdev,
+                "VF count locked at {} (policy 'locked'); write 'unlock' to sriov_lock to change it\n",
+                pdev.num_vf()
+            );
+            send_event(pdev, "locked", &[]);
+        }
+        self.sync_locked(guard);
+        Ok(pdev.num_vf())
+    }
+}
+
+impl pci_sriov::Driver for PfStub {
+    type IdInfo = ();
+    type Shared = Shared;
+
+    const ID_TABLE: pci::IdTable<Self::IdInfo> = &PCI_TABLE;
+    const DEV_GROUPS: Option<&'static kext::device_attr::AttributeGroups<Self>> = Some(&DEV_GROUPS);
+
+    fn probe(
+        pdev: &pci::Device<Core<'_>>,
+        shared: Pin<&Shared>,
+        _info: Option<&'static ()>,
+    ) -> impl PinInit<Self, Error> {
+        pin_init::pin_init_scope(move || {
+            let config = &shared.config;
+            if pdev.is_virtfn() {
+                dev_warn!(pdev, "refusing to bind: device is an SR-IOV VF, not a PF\n");
+                return Err(ENODEV);
+            }
+            if !pdev.is_physfn() || pdev.sriov_get_totalvfs() == 0 {
+                dev_warn!(pdev, "refusing to bind: device has no SR-IOV capability\n");
+                return Err(ENODEV);
+            }
+            let name = PciName::of(pdev);
+            let listed = config.addrs.find(&name);
+            if config.addrs.len > 0 && listed.is_none() {
+                dev_warn!(pdev, "refusing to bind: address not in addrs=\n");
+                return Err(ENODEV);
+            }
+
+            // An orphan record of this PF, if its VFs are still the ones it left.
+            let current = pdev.num_vf();
+            let orphan = {
+                let mut orphans = shared.orphans.lock();
+                let found = orphans
+                    .iter_mut()
+                    .find(|o| matches!(o, Some(o) if o.name == name));
+                match found {
+                    Some(slot) => {
+                        let o = slot.take();
+                        match o {
+                            Some(o) if o.num_vf == current && current > 0 => Some(o),
+                            _ => {
+                                dev_warn!(pdev, "discarding the stale record of an earlier bind: the VFs changed\n");
+                                None
+                            }
+                        }
+                    }
+                    None => None,
+                }
+            };
+
+            let (guard, knobs, module_pin, adopted) = match orphan {
+                Some(o) => (
+                    Guard::restore(o.policy, true, o.token),
+                    o.knobs,
+                    o.module_pin,
+                    true,
+                ),
+                None => {
+                    // VFs left enabled by another driver: take them over, locked under `locked`.
+                    let locked = current > 0 && config.policy == Policy::Locked;
+                    (
+                        Guard::restore(config.policy, locked, None),
+                        config.knobs,
+                        None,
+                        false,
+                    )
+                }
+            };
+            let locked = guard.locked;
+            let has_token = guard.has_token();
+
+            dev_info!(
+                pdev,
+                "bound PF {:04x}:{:04x}, {} VFs supported, {} enabled, policy {}\n",
+                pdev.vendor_id().as_raw(),
+                pdev.device_id(),
+                pdev.sriov_get_totalvfs(),
+                current,
+                guard.policy.name()
+            );
+            if adopted {
+                dev_info!(
+                    pdev,
+                    "adopted {} locked VFs from the previous bind{}\n",
+                    current,
+                    if has_token {
+                        "; the VF token is needed to unlock them"
+                    } else {
+                        ""
+                    }
+                );
+            } else if current > 0 {
+                dev_info!(
+                    pdev,
+                    "took over {} VFs that were already enabled{}\n",
+                    current,
+                    if locked { ", locked" } else { "" }
+                );
+            }
+
+            // VFs to enable at bind: `@N` of this PF's addrs= entry, else num_vfs=.
+            let want = listed.and_then(|a| a.num_vfs).unwrap_or(config.num_vfs);
+            let pf: ARef<pci::Device> = pdev.into();
+            Ok(try_pin_init!(PfStub {
+                guard <- new_mutex!(guard),
+                watch <- BusNotifier::new(try_pin_init!(VfWatch {
+                    pf,
+                    knobs <- new_mutex!(knobs),
+                    locked: AtomicBool::new(locked),
+                    module_pin <- new_mutex!(module_pin),
+                })),
+            })
+            .pin_chain(move |this| {
+                let this = this.into_ref();
+                let this = this.get_ref();
+                if adopted {
+                    send_event(pdev, "adopted", &[]);
+                }
+                this.watch_ref().update_pin();
+                if want > 0 && current == 0 {
+                    let total = pdev.sriov_get_totalvfs();
+                    let n = want.min(total);
+                    if n < want {
+                        dev_info!(
+                            pdev,
+                            "num_vfs={} capped at sriov_totalvfs ({})\n",
+                            want,
+                            total
+                        );
+                    }
+                    let mut guard = this.guard.lock();
+                    // A failure is logged and leaves the PF bound without VFs.
+                    let _ = this.configure(pdev, &mut guard, n);
+                }
+                Ok(())
+            }))
+        })
+    }
+
+    fn dynamic_ids(shared: &Shared) -> &[DynamicId] {
+        shared.config.ids.as_slice()
+    }
+
+    fn unbind(pdev: &pci::Device<Core<'_>>, shared: Pin<&Shared>, this: Pin<&Self>) {
+        let mut guard = this.guard.lock();
+        let current = pdev.num_vf();
+        let assigned = pdev.vfs_assigned();
+        let in_use = pdev.num_vf_bound();
+        let watch = this.watch_ref();
+        match sriov::on_unbind(current, assigned, in_use, guard.locked) {
+            UnbindAction::Nothing => {}
+            UnbindAction::Disable => {
+                pdev.disable_sriov();
+                dev_info!(pdev, "unbind: disabled {} VFs\n", current);
+                send_event(pdev, "disabled", &[("PF_STUB_NUM_VFS", b"0")]);
+            }
+            UnbindAction::Keep => dev_warn!(
+                pdev,
+                "unbind: leaving {} VFs enabled: {} assigned to a guest\n",
+                current,
+                assigned
+            ),
+            UnbindAction::KeepLocked => {
+                let mut orphans = shared.orphans.lock();
+                let name = PciName::of(pdev);
+                let free = orphans.iter_mut().find(|o| o.is_none());
+                match free {
+                    Some(slot) => {
+                        *slot = Some(Orphan {
+                            name,
+                            num_vf: current,
+                            policy: guard.policy,
+                            token: guard.take_token(),
+                            knobs: *watch.knobs.lock(),
+                            module_pin: watch.module_pin.lock().take(),
+                        });
+                        dev_info!(
+                            pdev,
+                            "unbind: leaving {} locked VFs in place ({} in use); bind pf_stub again to adopt them\n",
+                            current,
+                            in_use
+                        );
+                        send_event(pdev, "orphaned", &[]);
+                    }
+                    None => dev_err!(
+                        pdev,
+                        "unbind: leaving {} locked, in-use VFs in place, but too many PFs are waiting for adoption to remember their lock\n",
+                        current
+                    ),
+                }
+            }
+        }
+        // The VF watcher goes with the driver data; without a PF driver nothing pins the module
+        // but an orphan record.
+        *watch.module_pin.lock() = None;
+    }
+
+    fn sriov_configure(
+        pdev: &pci::Device<Core<'_>>,
+        this: Pin<&Self>,
+        nr_virtfn: u16,
+    ) -> Result<u16> {
+        let mut guard = this.guard.lock();
+        this.configure(pdev, &mut guard, nr_virtfn)
     }
 }
 
@@ -232,6 +695,174 @@ fn parse_ids(value: &[u8]) -> Result<IdList> {
     Ok(list)
 }
 
+/// A PCI address of `addrs=`, with its optional VF count.
+#[derive(Clone, Copy)]
+struct AddrEntry {
+    name: PciName,
+    num_vfs: Option<u16>,
+}
+
+/// The `addrs=` entries, parsed.
+struct AddrList {
+    entries: [AddrEntry; MAX_IDS],
+    len: usize,
+}
+
+impl AddrList {
+    fn find(&self, name: &PciName) -> Option<&AddrEntry> {
+        self.entries[..self.len].iter().find(|e| e.name == *name)
+    }
+}
+
+/// Parses `[domain:]bus:dev.fn` (hex; the domain defaults to 0) into the canonical device name.
+fn parse_addr(text: &[u8]) -> Result<PciName> {
+    let mut parts = [&b""[..]; 3];
+    let mut n = 0;
+    for p in text.split(|&c| c == b':') {
+        if n == parts.len() {
+            return Err(EINVAL);
+        }
+        parts[n] = p;
+        n += 1;
+    }
+    let (domain, bus, devfn) = match n {
+        2 => (0, parts[0], parts[1]),
+        3 => (parse_hex(parts[0], 0xffff)?, parts[1], parts[2]),
+        _ => return Err(EINVAL),
+    };
+    let mut df = devfn.split(|&c| c == b'.');
+    let (dev, func) = match (df.next(), df.next(), df.next()) {
+        (Some(d), Some(f), None) => (d, f),
+        _ => return Err(EINVAL),
+    };
+    if bus.len() > 2 || dev.len() > 2 || func.len() != 1 || domain == ANY {
+        return Err(EINVAL);
+    }
+    let bus = parse_hex(bus, 0xff)?;
+    let dev = parse_hex(dev, 0x1f)?;
+    let func = parse_hex(func, 7)?;
+    if bus == ANY || dev == ANY || func == ANY {
+        return Err(EINVAL);
+    }
+    let mut buf = [0u8; 12];
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let nib = |v: u32, shift: u32| HEX[((v >> shift) & 0xf) as usize];
+    buf[0] = nib(domain, 12);
+    buf[1] = nib(domain, 8);
+    buf[2] = nib(domain, 4);
+    buf[3] = nib(domain, 0);
+    buf[4] = b':';
+    buf[5] = nib(bus, 4);
+    buf[6] = nib(bus, 0);
+    buf[7] = b':';
+    buf[8] = nib(dev, 4);
+    buf[9] = nib(dev, 0);
+    buf[10] = b'.';
+    buf[11] = nib(func, 0);
+    Ok(PciName { buf })
+}
+
+/// Parses a decimal VF count of at most 65535 (no sign, no spaces).
+fn parse_count(text: &[u8]) -> Result<u16> {
+    if text.is_empty() || text.len() > 5 {
+        return Err(EINVAL);
+    }
+    let mut v: u32 = 0;
+    for &c in text {
+        if !c.is_ascii_digit() {
+            return Err(EINVAL);
+        }
+        v = v * 10 + u32::from(c - b'0');
+    }
+    u16::try_from(v).map_err(|_| EINVAL)
+}
+
+/// Parses the `addrs=` value: comma-separated `[domain:]bus:dev.fn[@num_vfs]`.
+fn parse_addrs(value: &[u8]) -> Result<AddrList> {
+    let mut list = AddrList {
+        entries: [AddrEntry {
+            name: PciName { buf: [0; 12] },
+            num_vfs: None,
+        }; MAX_IDS],
+        len: 0,
+    };
+    let value = value.trim_ascii();
+    if value.is_empty() {
+        return Ok(list);
+    }
+    for entry in value.split(|&c| c == b',') {
+        let entry = entry.trim_ascii();
+        if entry.is_empty() {
+            continue;
+        }
+        if list.len == MAX_IDS {
+            return Err(E2BIG);
+        }
+        let mut at = entry.split(|&c| c == b'@');
+        let addr = at.next().ok_or(EINVAL)?;
+        let num_vfs = match (at.next(), at.next()) {
+            (None, _) => None,
+            (Some(n), None) => Some(parse_count(n)?),
+            _ => return Err(EINVAL),
+        };
+        let name = parse_addr(addr)?;
+        if list.find(&name).is_some() {
+            return Err(EINVAL);
+        }
+        list.entries[list.len] = AddrEntry { name, num_vfs };
+        list.len += 1;
+    }
+    Ok(list)
+}
+
+/// Parses and checks all module parameters; any bad one refuses the load.
+fn parse_config() -> Result<Config> {
+    let bad = |param: &str, e: Error, expected: &str| {
+        pr_err!(
+            "refusing to load: invalid {}= (error {}); expected {}\n",
+            param,
+            e.to_errno(),
+            expected
+        );
+        e
+    };
+    let id_list = parse_ids(ids.value()).map_err(|e| {
+        bad(
+            "ids",
+            e,
+            "vendor:device[:subvendor[:subdevice[:class[:class_mask]]]] in hex, at most 32 entries",
+        )
+    })?;
+    let addr_list = parse_addrs(addrs.value()).map_err(|e| {
+        bad(
+            "addrs",
+            e,
+            "[domain:]bus:dev.fn[@num_vfs] entries, at most 32",
+        )
+    })?;
+    let default_policy = match policy.value() {
+        b"" => Policy::Locked,
+        v => Policy::parse(v).map_err(|e| bad("policy", e, "locked or simple"))?,
+    };
+    let driver = match vf_driver.value() {
+        b"" => DriverName::parse(b"vfio-pci")?,
+        v => DriverName::parse(v)
+            .map_err(|e| bad("vf_driver", e, "a driver name of 1-31 [A-Za-z0-9_.-]"))?,
+    };
+    let autoprobe = match *module_parameters::vf_autoprobe.value() {
+        0 => false,
+        1 => true,
+        _ => return Err(bad("vf_autoprobe", EINVAL, "0 or 1")),
+    };
+    Ok(Config {
+        ids: id_list,
+        addrs: addr_list,
+        policy: default_policy,
+        knobs: VfKnobs { autoprobe, driver },
+        num_vfs: *module_parameters::num_vfs.value(),
+    })
+}
+
 /// The module: the registered driver.
 #[pin_data]
 struct PfStubModule {
@@ -241,31 +872,29 @@ struct PfStubModule {
 
 impl kernel::InPlaceModule for PfStubModule {
     fn init(module: &'static kernel::ThisModule) -> impl PinInit<Self, Error> {
-        let parsed = parse_ids(ids.value());
-        try_pin_init!(Self {
-            driver <- {
-                let list = parsed.inspect_err(|e| {
-                    pr_err!(
-                        "refusing to load: invalid ids= (error {}); expected vendor:device[:subvendor[:subdevice[:class[:class_mask]]]] in hex, at most {} entries\n",
-                        e.to_errno(),
-                        MAX_IDS
-                    )
-                })?;
-                for id in list.as_slice() {
-                    pr_info!(
-                        "add {:04X}:{:04X} sub={:04X}:{:04X} cls={:08X}/{:08X}\n",
-                        id.vendor,
-                        id.device,
-                        id.subvendor,
-                        id.subdevice,
-                        id.class,
-                        id.class_mask
-                    );
-                }
-                KBox::new(list, GFP_KERNEL).map(|list| {
-                    pci_sriov::Registration::new(NAME, module, KBox::leak(list).as_slice())
-                })?
+        pin_init::pin_init_scope(move || {
+            let config = parse_config()?;
+            for id in config.ids.as_slice() {
+                pr_info!(
+                    "add {:04X}:{:04X} sub={:04X}:{:04X} cls={:08X}/{:08X}\n",
+                    id.vendor,
+                    id.device,
+                    id.subvendor,
+                    id.subdevice,
+                    id.class,
+                    id.class_mask
+                );
             }
+            Ok(try_pin_init!(Self {
+                driver <- pci_sriov::Registration::new(
+                    NAME,
+                    module,
+                    try_pin_init!(Shared {
+                        config,
+                        orphans <- new_mutex!([const { None }; MAX_ORPHANS]),
+                    }),
+                ),
+            }))
         })
     }
 }
@@ -276,6 +905,16 @@ module! {
     authors: ["The pf_stub developers"],
     description: "SR-IOV PF stub driver with a VF policy (Rust)",
     license: "GPL",
+    params: {
+        num_vfs: u16 {
+            default: 0,
+            description: "VFs to enable on each PF at bind (capped at sriov_totalvfs), then locked under the locked policy",
+        },
+        vf_autoprobe: u8 {
+            default: 0,
+            description: "Default sriov_vf_autoprobe: 0 pins new VFs to vf_driver with driver_override (default), 1 lets them probe normally",
+        },
+    },
 }
 
 #[kunit_tests(pf_stub_ids)]

@@ -6,6 +6,7 @@
 //! driver gathers the PF's state into a [`Request`], asks [`decide`], and either carries out the
 //! returned [`Action`] or logs the [`Refusal`] and returns its error code.
 
+use crate::vf_token::VfToken;
 use kernel::fmt;
 use kernel::prelude::*;
 
@@ -39,6 +40,8 @@ pub(crate) enum Action {
 pub(crate) enum Refusal {
     /// VFs are assigned to a guest: changing them would pull devices from under it (`EPERM`).
     Assigned { assigned: u16 },
+    /// The count is locked by the `locked` policy (`EPERM`).
+    Locked,
     /// More VFs than the PF supports (`ERANGE`).
     OutOfRange { requested: u16, total: u16 },
     /// VFs are enabled: the count goes to 0 before it can change (`EBUSY`).
@@ -49,7 +52,7 @@ impl Refusal {
     /// The error code returned to user space.
     pub(crate) fn to_error(self) -> Error {
         match self {
-            Refusal::Assigned { .. } => EPERM,
+            Refusal::Assigned { .. } | Refusal::Locked => EPERM,
             Refusal::OutOfRange { .. } => ERANGE,
             Refusal::Busy { .. } => EBUSY,
         }
@@ -62,6 +65,9 @@ impl fmt::Display for Refusal {
             Refusal::Assigned { assigned } => write!(
                 f,
                 "{assigned} VF(s) are assigned to a guest; release them first"
+            ),
+            Refusal::Locked => f.write_str(
+                "the VF count is locked (policy 'locked'); write 'unlock' to sriov_lock first",
             ),
             Refusal::OutOfRange { requested, total } => {
                 write!(f, "{requested} VFs exceed sriov_totalvfs ({total})")
@@ -106,6 +112,255 @@ pub(crate) fn decide(req: &Request) -> core::result::Result<Action, Refusal> {
     Ok(Action::Enable(req.requested))
 }
 
+/// How a PF's VF count may change (`sriov_policy`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Policy {
+    /// Once VFs are enabled the count is locked until `sriov_lock` is unlocked.
+    Locked,
+    /// Exactly `pci_sriov_configure_simple()`.
+    Simple,
+}
+
+impl Policy {
+    /// Parses `locked` or `simple` (one trailing newline allowed, as `echo` writes).
+    pub(crate) fn parse(input: &[u8]) -> Result<Self> {
+        match strip_newline(input) {
+            b"locked" => Ok(Policy::Locked),
+            b"simple" => Ok(Policy::Simple),
+            _ => Err(EINVAL),
+        }
+    }
+
+    /// The name shown in `sriov_policy`.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Policy::Locked => "locked",
+            Policy::Simple => "simple",
+        }
+    }
+}
+
+/// Removes one trailing `\n`: what `echo` appends. Other whitespace is input, and refused.
+pub(crate) fn strip_newline(input: &[u8]) -> &[u8] {
+    input.strip_suffix(b"\n").unwrap_or(input)
+}
+
+/// A write to `sriov_lock`.
+pub(crate) enum LockCmd {
+    /// `lock`.
+    Lock,
+    /// `unlock`, or `unlock <token>`.
+    Unlock(Option<VfToken>),
+}
+
+impl LockCmd {
+    /// Parses `lock`, `unlock` or `unlock <uuid>`.
+    pub(crate) fn parse(input: &[u8]) -> Result<Self> {
+        let input = strip_newline(input);
+        match input {
+            b"lock" => Ok(LockCmd::Lock),
+            b"unlock" => Ok(LockCmd::Unlock(None)),
+            _ => match input.strip_prefix(b"unlock ") {
+                Some(token) => Ok(LockCmd::Unlock(Some(VfToken::parse(token)?))),
+                None => Err(EINVAL),
+            },
+        }
+    }
+}
+
+/// A write to `sriov_vf_token`.
+pub(crate) enum TokenCmd {
+    /// `<uuid>`: set (when unset or unlocked) or replace (when unlocked).
+    Set(VfToken),
+    /// `clear`: remove the token (when unlocked).
+    Clear,
+    /// `<current> <uuid>` or `<current> clear`: change it whatever the lock, proving the current.
+    WithCurrent(VfToken, Option<VfToken>),
+}
+
+impl TokenCmd {
+    /// Parses the forms above.
+    pub(crate) fn parse(input: &[u8]) -> Result<Self> {
+        let input = strip_newline(input);
+        if input == b"clear" {
+            return Ok(TokenCmd::Clear);
+        }
+        match input.iter().position(|&c| c == b' ') {
+            None => Ok(TokenCmd::Set(VfToken::parse(input)?)),
+            Some(i) => {
+                let current = VfToken::parse(&input[..i])?;
+                let new = &input[i + 1..];
+                let new = if new == b"clear" {
+                    None
+                } else {
+                    Some(VfToken::parse(new)?)
+                };
+                Ok(TokenCmd::WithCurrent(current, new))
+            }
+        }
+    }
+}
+
+/// Why a policy knob refused a write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum KnobRefusal {
+    /// The VF count is locked (`EPERM`).
+    Locked,
+    /// A token is set and none, or a wrong one, was given (`EACCES`).
+    BadToken,
+    /// `lock` under the `simple` policy, which never locks (`EPERM`).
+    SimplePolicy,
+    /// A VF knob changed while VFs are enabled: it would only apply later (`EBUSY`).
+    VfsEnabled,
+}
+
+impl KnobRefusal {
+    /// The error code returned to user space.
+    pub(crate) fn to_error(self) -> Error {
+        match self {
+            KnobRefusal::Locked | KnobRefusal::SimplePolicy => EPERM,
+            KnobRefusal::BadToken => EACCES,
+            KnobRefusal::VfsEnabled => EBUSY,
+        }
+    }
+}
+
+impl fmt::Display for KnobRefusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            KnobRefusal::Locked => f.write_str("the VF count is locked; write 'unlock' (or 'unlock <token>') to sriov_lock first"),
+            KnobRefusal::BadToken => {
+                f.write_str("a VF token is set and the token given is missing or wrong")
+            }
+            KnobRefusal::SimplePolicy => f.write_str(
+                "the policy is 'simple', which never locks; write 'locked' to sriov_policy first",
+            ),
+            KnobRefusal::VfsEnabled => f.write_str(
+                "VFs are enabled and the setting applies to VFs being created; write 0 to sriov_numvfs first",
+            ),
+        }
+    }
+}
+
+/// A PF's policy state: the policy, the lock and the VF token.
+pub(crate) struct Guard {
+    /// The policy in force.
+    pub(crate) policy: Policy,
+    /// Whether the VF count is locked.
+    pub(crate) locked: bool,
+    /// The VF token, if set.
+    token: Option<VfToken>,
+}
+
+impl Guard {
+    /// A fresh PF: unlocked, no token.
+    pub(crate) fn new(policy: Policy) -> Self {
+        Self {
+            policy,
+            locked: false,
+            token: None,
+        }
+    }
+
+    /// A PF whose state is restored (adopted): the lock only holds under the `locked` policy.
+    pub(crate) fn restore(policy: Policy, locked: bool, token: Option<VfToken>) -> Self {
+        Self {
+            policy,
+            locked: locked && policy == Policy::Locked,
+            token,
+        }
+    }
+
+    /// Takes the token out, to keep it across an unbind; the guard is left without one.
+    pub(crate) fn take_token(&mut self) -> Option<VfToken> {
+        self.token.take()
+    }
+
+    /// Whether a token is set (the value itself is never shown).
+    pub(crate) fn has_token(&self) -> bool {
+        self.token.is_some()
+    }
+
+    /// Decides a `sriov_numvfs` write: the lock first, then [`decide`].
+    pub(crate) fn configure(&self, req: &Request) -> core::result::Result<Action, Refusal> {
+        // Invariant: `locked` implies the `locked` policy (see `lock_cmd` and `set_policy`).
+        if req.requested != req.current && self.locked {
+            return Err(Refusal::Locked);
+        }
+        decide(req)
+    }
+
+    /// Records that `action` was carried out: enabling VFs under the locked policy locks them.
+    pub(crate) fn done(&mut self, action: Action) {
+        match action {
+            Action::Enable(_) if self.policy == Policy::Locked => self.locked = true,
+            Action::Disable => self.locked = false,
+            _ => {}
+        }
+    }
+
+    /// Applies a `sriov_lock` write.
+    pub(crate) fn lock_cmd(&mut self, cmd: &LockCmd) -> core::result::Result<(), KnobRefusal> {
+        match cmd {
+            LockCmd::Lock if self.policy == Policy::Simple => {
+                return Err(KnobRefusal::SimplePolicy)
+            }
+            LockCmd::Lock => self.locked = true,
+            LockCmd::Unlock(given) => {
+                if !self.token_matches(given.as_ref()) {
+                    return Err(KnobRefusal::BadToken);
+                }
+                self.locked = false;
+            }
+        }
+        Ok(())
+    }
+
+    /// Applies a `sriov_policy` write: refused while locked, since leaving `locked` would undo
+    /// the lock without the token.
+    pub(crate) fn set_policy(&mut self, policy: Policy) -> core::result::Result<(), KnobRefusal> {
+        if self.locked && policy != self.policy {
+            return Err(KnobRefusal::Locked);
+        }
+        self.policy = policy;
+        Ok(())
+    }
+
+    /// Applies a `sriov_vf_token` write.
+    pub(crate) fn token_cmd(&mut self, cmd: TokenCmd) -> core::result::Result<(), KnobRefusal> {
+        match cmd {
+            TokenCmd::Set(new) => {
+                if self.token.is_some() && self.locked {
+                    return Err(KnobRefusal::Locked);
+                }
+                self.token = Some(new);
+            }
+            TokenCmd::Clear => {
+                if self.token.is_some() && self.locked {
+                    return Err(KnobRefusal::Locked);
+                }
+                self.token = None;
+            }
+            TokenCmd::WithCurrent(current, new) => {
+                if !self.token_matches(Some(&current)) || self.token.is_none() {
+                    return Err(KnobRefusal::BadToken);
+                }
+                self.token = new;
+            }
+        }
+        Ok(())
+    }
+
+    /// `true` when no token is set and none is given, or the given one equals the set one.
+    fn token_matches(&self, given: Option<&VfToken>) -> bool {
+        match (&self.token, given) {
+            (None, None) => true,
+            (Some(t), Some(g)) => t.ct_eq(g),
+            _ => false,
+        }
+    }
+}
+
 /// What unbinding the driver does to the PF's VFs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum UnbindAction {
@@ -115,14 +370,22 @@ pub(crate) enum UnbindAction {
     Disable,
     /// Leave the VFs: they are assigned to a guest and removing them would surprise it.
     Keep,
+    /// Leave the VFs and remember the lock and token, to adopt them at the next bind: they are
+    /// locked and in use (bound to a driver such as vfio-pci).
+    KeepLocked,
 }
 
-/// Decides what unbind does with `current` enabled VFs of which `assigned` are assigned.
-pub(crate) fn on_unbind(current: u16, assigned: u16) -> UnbindAction {
-    match (current, assigned) {
-        (0, _) => UnbindAction::Nothing,
-        (_, 0) => UnbindAction::Disable,
-        _ => UnbindAction::Keep,
+/// Decides what unbind does with `current` enabled VFs, of which `assigned` are assigned to a
+/// guest and `in_use` bound to a driver, under the lock state `locked`.
+pub(crate) fn on_unbind(current: u16, assigned: u16, in_use: u16, locked: bool) -> UnbindAction {
+    if current == 0 {
+        UnbindAction::Nothing
+    } else if locked && in_use > 0 {
+        UnbindAction::KeepLocked
+    } else if assigned > 0 {
+        UnbindAction::Keep
+    } else {
+        UnbindAction::Disable
     }
 }
 
@@ -203,10 +466,156 @@ mod tests {
         );
     }
 
+    const T1: &[u8] = b"2ab74924-c335-45f4-9b16-8569e5b08258";
+    const T2: &[u8] = b"9f1c0b6e-7d5a-4c3e-8b2a-1e0f9d8c7b6a";
+
+    fn token(t: &[u8]) -> Result<VfToken> {
+        VfToken::parse(t)
+    }
+
+    #[test]
+    fn locked_policy_locks_after_enable() {
+        let mut g = Guard::new(Policy::Locked);
+        let a = g.configure(&req(0, 8, 0, 4));
+        assert_eq!(a, Ok(Action::Enable(4)));
+        g.done(Action::Enable(4));
+        assert!(g.locked);
+        assert_eq!(g.configure(&req(4, 8, 0, 0)), Err(Refusal::Locked));
+        assert_eq!(Refusal::Locked.to_error(), EPERM);
+        // Writing the current count stays a no-op.
+        assert_eq!(g.configure(&req(4, 8, 0, 4)), Ok(Action::Unchanged));
+        assert!(g.lock_cmd(&LockCmd::Unlock(None)).is_ok());
+        assert_eq!(g.configure(&req(4, 8, 0, 0)), Ok(Action::Disable));
+    }
+
+    #[test]
+    fn simple_policy_never_locks() {
+        let mut g = Guard::new(Policy::Simple);
+        g.done(Action::Enable(4));
+        assert!(!g.locked);
+        assert_eq!(g.lock_cmd(&LockCmd::Lock), Err(KnobRefusal::SimplePolicy));
+        assert_eq!(KnobRefusal::SimplePolicy.to_error(), EPERM);
+        assert!(!g.locked);
+        assert_eq!(g.configure(&req(4, 8, 0, 0)), Ok(Action::Disable));
+    }
+
+    #[test]
+    fn token_guards_unlock() -> Result {
+        let mut g = Guard::new(Policy::Locked);
+        assert!(g.token_cmd(TokenCmd::Set(token(T1)?)).is_ok());
+        g.done(Action::Enable(2));
+        assert_eq!(
+            g.lock_cmd(&LockCmd::Unlock(None)),
+            Err(KnobRefusal::BadToken)
+        );
+        assert_eq!(
+            g.lock_cmd(&LockCmd::Unlock(Some(token(T2)?))),
+            Err(KnobRefusal::BadToken)
+        );
+        assert_eq!(KnobRefusal::BadToken.to_error(), EACCES);
+        assert!(g.locked);
+        assert!(g.lock_cmd(&LockCmd::Unlock(Some(token(T1)?))).is_ok());
+        assert!(!g.locked);
+        Ok(())
+    }
+
+    #[test]
+    fn token_rotation_needs_unlock_or_current() -> Result {
+        let mut g = Guard::new(Policy::Locked);
+        assert!(g.token_cmd(TokenCmd::Set(token(T1)?)).is_ok());
+        assert!(g.lock_cmd(&LockCmd::Lock).is_ok());
+        assert_eq!(
+            g.token_cmd(TokenCmd::Set(token(T2)?)),
+            Err(KnobRefusal::Locked)
+        );
+        assert_eq!(g.token_cmd(TokenCmd::Clear), Err(KnobRefusal::Locked));
+        assert_eq!(
+            g.token_cmd(TokenCmd::WithCurrent(token(T2)?, None)),
+            Err(KnobRefusal::BadToken)
+        );
+        assert!(g.has_token());
+        assert!(g
+            .token_cmd(TokenCmd::WithCurrent(token(T1)?, Some(token(T2)?)))
+            .is_ok());
+        assert!(g.lock_cmd(&LockCmd::Unlock(Some(token(T2)?))).is_ok());
+        assert!(g.token_cmd(TokenCmd::Clear).is_ok());
+        assert!(!g.has_token());
+        Ok(())
+    }
+
+    #[test]
+    fn restore_keeps_lock_only_under_locked_policy() -> Result {
+        let g = Guard::restore(Policy::Locked, true, Some(token(T1)?));
+        assert!(g.locked && g.has_token());
+        assert_eq!(g.configure(&req(2, 8, 0, 0)), Err(Refusal::Locked));
+        let g = Guard::restore(Policy::Simple, true, None);
+        assert!(!g.locked);
+        let mut g = Guard::restore(Policy::Locked, true, Some(token(T1)?));
+        assert!(g.take_token().is_some());
+        assert!(!g.has_token());
+        Ok(())
+    }
+
+    #[test]
+    fn policy_change_refused_while_locked() {
+        let mut g = Guard::new(Policy::Locked);
+        g.done(Action::Enable(1));
+        assert_eq!(g.set_policy(Policy::Simple), Err(KnobRefusal::Locked));
+        assert_eq!(g.policy, Policy::Locked);
+        assert!(g.set_policy(Policy::Locked).is_ok());
+    }
+
+    #[test]
+    fn knob_parsing() {
+        assert_eq!(Policy::parse(b"locked\n"), Ok(Policy::Locked));
+        assert_eq!(Policy::parse(b"simple"), Ok(Policy::Simple));
+        for bad in [
+            &b""[..],
+            b"\n",
+            b"Locked",
+            b"simple\n\n",
+            b" simple",
+            b"lockedx",
+        ] {
+            assert_eq!(Policy::parse(bad), Err(EINVAL));
+        }
+        assert!(matches!(LockCmd::parse(b"lock\n"), Ok(LockCmd::Lock)));
+        assert!(matches!(
+            LockCmd::parse(b"unlock"),
+            Ok(LockCmd::Unlock(None))
+        ));
+        assert!(matches!(
+            LockCmd::parse(b"unlock 2ab74924-c335-45f4-9b16-8569e5b08258\n"),
+            Ok(LockCmd::Unlock(Some(_)))
+        ));
+        for bad in [&b""[..], b"unlock ", b"unlock x", b"LOCK", b"lock unlock"] {
+            assert!(LockCmd::parse(bad).is_err());
+        }
+        assert!(matches!(TokenCmd::parse(T1), Ok(TokenCmd::Set(_))));
+        assert!(matches!(TokenCmd::parse(b"clear\n"), Ok(TokenCmd::Clear)));
+        assert!(matches!(
+            TokenCmd::parse(b"2ab74924-c335-45f4-9b16-8569e5b08258 clear"),
+            Ok(TokenCmd::WithCurrent(_, None))
+        ));
+        for bad in [
+            &b""[..],
+            b"x",
+            b"clear clear",
+            b" 2ab74924-c335-45f4-9b16-8569e5b08258",
+        ] {
+            assert!(TokenCmd::parse(bad).is_err());
+        }
+    }
+
     #[test]
     fn unbind_disables_unless_assigned() {
-        assert_eq!(on_unbind(0, 0), UnbindAction::Nothing);
-        assert_eq!(on_unbind(8, 0), UnbindAction::Disable);
-        assert_eq!(on_unbind(8, 1), UnbindAction::Keep);
+        assert_eq!(on_unbind(0, 0, 0, false), UnbindAction::Nothing);
+        assert_eq!(on_unbind(0, 0, 0, true), UnbindAction::Nothing);
+        assert_eq!(on_unbind(8, 0, 0, false), UnbindAction::Disable);
+        assert_eq!(on_unbind(8, 0, 3, false), UnbindAction::Disable);
+        assert_eq!(on_unbind(8, 0, 0, true), UnbindAction::Disable);
+        assert_eq!(on_unbind(8, 1, 0, false), UnbindAction::Keep);
+        assert_eq!(on_unbind(8, 0, 1, true), UnbindAction::KeepLocked);
+        assert_eq!(on_unbind(8, 1, 1, true), UnbindAction::KeepLocked);
     }
 }

@@ -7,8 +7,16 @@
 //! (`rust/kernel/pci.rs`, `rust/kernel/driver.rs`) so that they can be proposed for it:
 //!
 //! - [`pci_sriov`]: SR-IOV methods on [`kernel::pci::Device`] and a PCI driver registration whose
-//!   driver implements `sriov_configure` and can take dynamic IDs (`pci_add_dynid`).
-//! - [`module_param`]: string module parameters (`module_param_string` in C).
+//!   driver implements `sriov_configure`, has driver attributes and takes dynamic IDs;
+//! - [`device_attr`]: sysfs attributes on the devices a driver is bound to (`dev_groups`);
+//! - [`notifier`]: PCI bus notifiers;
+//! - [`module_param`]: string module parameters (`module_param_string` in C);
+//! - [`module_ref`]: a reference on the module itself, to refuse `rmmod` while it is held;
+//! - [`uevent`]: `change` uevents with variables.
 
+pub mod device_attr;
 pub mod module_param;
+pub mod module_ref;
+pub mod notifier;
 pub mod pci_sriov;
+pub mod uevent;

@@ -14,9 +14,10 @@
 //!
 //! C header: [`include/linux/pci.h`](srctree/include/linux/pci.h)
 
+use super::device_attr::AttributeGroups;
 use core::marker::PhantomData;
 use kernel::{
-    bindings, device,
+    bindings, container_of, device,
     error::{from_result, to_result},
     pci,
     prelude::*,
@@ -91,6 +92,82 @@ impl<Ctx: device::DeviceContext> SriovDevice for pci::Device<Ctx> {
     }
 }
 
+/// Returns the PF of `vf` as a raw pointer, or NULL when `vf` is not a VF (`pci_physfn()`
+/// without the fallback to the device itself).
+fn physfn_raw<Ctx: device::DeviceContext>(vf: &pci::Device<Ctx>) -> *mut bindings::pci_dev {
+    if !vf.is_virtfn() {
+        return core::ptr::null_mut();
+    }
+    // SAFETY: `raw(vf)` is a valid `struct pci_dev` of a VF, whose `physfn` member of the union
+    // is the one in use; a VF holds a reference on its PF for its whole life.
+    unsafe { (*raw(vf)).__bindgen_anon_1.physfn }
+}
+
+/// SR-IOV operations between a PF and its VFs.
+pub trait SriovRelations {
+    /// Returns `true` if `self` is a VF of `pf`.
+    fn is_vf_of<Ctx: device::DeviceContext>(&self, pf: &pci::Device<Ctx>) -> bool;
+
+    /// Counts this PF's VFs that have a driver bound (vfio-pci, igbvf, ...): VFs in use.
+    fn num_vf_bound(&self) -> u16;
+
+    /// Sets the VF's `driver_override`, so that only the driver `name` binds it from now on
+    /// (`device_set_driver_override()`). `name` must be 1 to 63 bytes without NUL.
+    fn set_driver_override(&self, name: &[u8]) -> Result;
+}
+
+impl<Ctx: device::DeviceContext> SriovRelations for pci::Device<Ctx> {
+    fn is_vf_of<C: device::DeviceContext>(&self, pf: &pci::Device<C>) -> bool {
+        core::ptr::eq(physfn_raw(self), raw(pf))
+    }
+
+    fn num_vf_bound(&self) -> u16 {
+        let pf = raw(self);
+        let mut n: u16 = 0;
+        let mut cur: *mut bindings::pci_dev = core::ptr::null_mut();
+        loop {
+            // SAFETY: `pci_get_device()` takes a reference on the device it returns and drops the
+            // one on `cur` (NULL at the start), so each `cur` is valid until the next call.
+            cur = unsafe { bindings::pci_get_device(!0, !0, cur) };
+            if cur.is_null() {
+                break;
+            }
+            // SAFETY: `cur` is a valid, referenced `struct pci_dev` (see above); the bit fields
+            // and `physfn` are set at creation, and `dev.driver` is read once, as the driver core
+            // itself does for a snapshot.
+            let bound = unsafe {
+                (*cur).is_virtfn() != 0
+                    && core::ptr::eq((*cur).__bindgen_anon_1.physfn, pf)
+                    && !core::ptr::read_volatile(&raw const (*cur).dev.driver).is_null()
+            };
+            if bound {
+                n = n.saturating_add(1);
+            }
+        }
+        n
+    }
+
+    fn set_driver_override(&self, name: &[u8]) -> Result {
+        // The C function measures the string with strlen(): pass a NUL-terminated copy.
+        let mut buf = [0u8; 64];
+        if name.is_empty() || name.len() >= buf.len() || name.contains(&0) {
+            return Err(EINVAL);
+        }
+        for (d, s) in buf.iter_mut().zip(name) {
+            *d = *s;
+        }
+        // SAFETY: `raw(self)` is a valid `struct pci_dev`; `buf` is NUL-terminated and the
+        // function copies it, taking the device's override lock itself.
+        to_result(unsafe {
+            bindings::__device_set_driver_override(
+                core::ptr::addr_of_mut!((*raw(self)).dev),
+                buf.as_ptr().cast(),
+                name.len(),
+            )
+        })
+    }
+}
+
 /// SR-IOV configuration changes; they need the device lock, hence the `Core` context.
 pub trait SriovCore {
     /// Enables `nr_virtfn` VFs (`pci_enable_sriov()`).
@@ -135,25 +212,39 @@ pub struct DynamicId {
 
 /// A PCI driver with SR-IOV support.
 ///
-/// Like [`pci::Driver`], plus [`Driver::sriov_configure`].
-pub trait Driver: Send + 'static {
+/// Like [`pci::Driver`], plus [`Driver::sriov_configure`], driver attributes, and driver-wide
+/// data ([`Driver::Shared`], the Rust form of a C driver's `container_of(pdev->driver, ...)`).
+pub trait Driver: Send + Sync + 'static {
     /// The type holding information about each device ID of [`Driver::ID_TABLE`].
     type IdInfo: 'static;
 
+    /// Data shared by all devices of the driver, alive while the driver is registered.
+    type Shared: Send + Sync + 'static;
+
     /// The table of device IDs supported by the driver.
     const ID_TABLE: pci::IdTable<Self::IdInfo>;
+
+    /// The sysfs attributes the driver core adds to each device the driver is bound to.
+    const DEV_GROUPS: Option<&'static AttributeGroups<Self>> = None;
+
+    /// Dynamic IDs (as `pci_add_dynid()` takes them) added right after registration.
+    fn dynamic_ids(shared: &Self::Shared) -> &[DynamicId] {
+        let _ = shared;
+        &[]
+    }
 
     /// Binds the driver to `dev`; the returned data lives until [`Driver::unbind`] returns.
     ///
     /// `id_info` is `None` when the device was matched by a dynamic ID or `driver_override`.
     fn probe(
         dev: &pci::Device<device::Core<'_>>,
+        shared: Pin<&Self::Shared>,
         id_info: Option<&'static Self::IdInfo>,
     ) -> impl PinInit<Self, Error>;
 
     /// Unbinds the driver from `dev`; `this` is dropped right after.
-    fn unbind(dev: &pci::Device<device::Core<'_>>, this: Pin<&Self>) {
-        let _ = (dev, this);
+    fn unbind(dev: &pci::Device<device::Core<'_>>, shared: Pin<&Self::Shared>, this: Pin<&Self>) {
+        let _ = (dev, shared, this);
     }
 
     /// Called when user space writes `nr_virtfn` to `sriov_numvfs`.
@@ -168,7 +259,7 @@ pub trait Driver: Send + 'static {
     ) -> Result<u16>;
 }
 
-/// A registered PCI driver of type `T`.
+/// A registered PCI driver of type `T`, with its shared data.
 ///
 /// # Invariants
 ///
@@ -177,26 +268,31 @@ pub trait Driver: Send + 'static {
 #[pin_data(PinnedDrop)]
 pub struct Registration<T: Driver> {
     #[pin]
+    shared: T::Shared,
+    #[pin]
     drv: Opaque<bindings::pci_driver>,
     _t: PhantomData<T>,
 }
 
-// SAFETY: `Registration` has no methods that access `drv` through `&self` except
-// `pci_add_dynid()`, which takes the PCI core's own locks, so it can be shared between threads.
+// SAFETY: `Registration` has no methods that access `drv` through `&self`; the PCI core
+// serialises its own use of it. `T::Shared` is `Sync`.
 unsafe impl<T: Driver> Sync for Registration<T> {}
 
-// SAFETY: Registration and unregistration are C functions valid from any thread.
+// SAFETY: Registration and unregistration are C functions valid from any thread; `T::Shared`
+// is `Send`.
 unsafe impl<T: Driver> Send for Registration<T> {}
 
 impl<T: Driver> Registration<T> {
-    /// Registers the PCI driver `name`, then adds the dynamic IDs `ids` to it (each may bind
-    /// devices at once). On failure nothing stays registered.
-    pub fn new<'a>(
+    /// Initialises the shared data, registers the PCI driver `name`, then adds the driver's
+    /// [`Driver::dynamic_ids`] (each may bind devices at once). On failure nothing stays
+    /// registered.
+    pub fn new(
         name: &'static CStr,
         module: &'static ThisModule,
-        ids: &'a [DynamicId],
-    ) -> impl PinInit<Self, Error> + 'a {
+        shared: impl PinInit<T::Shared, Error>,
+    ) -> impl PinInit<Self, Error> {
         try_pin_init!(Self {
+            shared <- shared,
             drv <- Opaque::try_ffi_init(move |ptr: *mut bindings::pci_driver| {
                 // SAFETY: `try_ffi_init` guarantees `ptr` is valid for writes; a zeroed
                 // `pci_driver` (its `Default`) is the C "no callbacks" state.
@@ -207,36 +303,57 @@ impl<T: Driver> Registration<T> {
                     (*ptr).remove = Some(Self::remove_callback);
                     (*ptr).sriov_configure = Some(Self::sriov_configure_callback);
                     (*ptr).id_table = T::ID_TABLE.as_ptr();
+                    // The attributes' callbacks read the driver data as `T`, which
+                    // `AttributeGroups<T>` guarantees matches this driver.
+                    (*ptr).driver.dev_groups =
+                        T::DEV_GROUPS.map_or(core::ptr::null(), |g| g.as_raw());
                 }
                 // SAFETY: `ptr` is a valid, initialised `pci_driver` that stays pinned until the
                 // `pci_unregister_driver()` in `drop` (or below, on failure).
                 to_result(unsafe {
                     bindings::__pci_register_driver(ptr, module.as_ptr(), name.as_char_ptr())
-                })?;
-                for id in ids {
-                    // SAFETY: `ptr` is a registered `pci_driver`.
-                    let ret = unsafe {
-                        bindings::pci_add_dynid(
-                            ptr,
-                            id.vendor,
-                            id.device,
-                            id.subvendor,
-                            id.subdevice,
-                            id.class,
-                            id.class_mask,
-                            0,
-                        )
-                    };
-                    if let Err(e) = to_result(ret) {
-                        // SAFETY: `ptr` was registered above and is not used after this.
-                        unsafe { bindings::pci_unregister_driver(ptr) };
-                        return Err(e);
-                    }
-                }
-                Ok(())
+                })
             }),
             _t: PhantomData,
         })
+        .pin_chain(|this| {
+            let ptr = this.drv.get();
+            for id in T::dynamic_ids(&this.shared) {
+                // SAFETY: `ptr` is our registered `pci_driver`; on failure the caller drops
+                // `Self`, which unregisters it.
+                to_result(unsafe {
+                    bindings::pci_add_dynid(
+                        ptr,
+                        id.vendor,
+                        id.device,
+                        id.subvendor,
+                        id.subdevice,
+                        id.class,
+                        id.class_mask,
+                        0,
+                    )
+                })?;
+            }
+            Ok(())
+        })
+    }
+
+    /// The shared data of the registration whose driver `pdev` is bound to (or being probed by).
+    ///
+    /// # Safety
+    ///
+    /// `pdev` must be a valid `struct pci_dev` whose driver is the `drv` of a `Registration<T>`,
+    /// e.g. in this driver's `probe`, `remove` or `sriov_configure` callback, and the returned
+    /// reference must not outlive that callback.
+    unsafe fn shared<'a>(pdev: *mut bindings::pci_dev) -> Pin<&'a T::Shared> {
+        // SAFETY: By the safety requirements `pdev` is bound to (or being probed by) our driver,
+        // so `pci_dev_driver()` returns the `drv` of a live `Registration<T>`, which cannot be
+        // dropped while the callback runs (unregistration waits for it).
+        unsafe {
+            let drv = bindings::pci_dev_driver(pdev);
+            let reg = container_of!(drv.cast::<Opaque<bindings::pci_driver>>(), Self, drv);
+            Pin::new_unchecked(&(*reg).shared)
+        }
     }
 
     extern "C" fn probe_callback(
@@ -245,7 +362,9 @@ impl<T: Driver> Registration<T> {
     ) -> c_int {
         // SAFETY: The PCI core calls `probe` with a valid `struct pci_dev` and the device lock
         // held, for the duration of the call: the `CoreInternal` context.
-        let pdev = unsafe { &*pdev.cast::<pci::Device<device::CoreInternal<'_>>>() };
+        let dev = unsafe { &*pdev.cast::<pci::Device<device::CoreInternal<'_>>>() };
+        // SAFETY: This is our driver's `probe`, so `pdev`'s driver is our `drv`.
+        let shared = unsafe { Self::shared(pdev) };
 
         // Dynamic IDs and `driver_override` matches have no entry in `ID_TABLE`: only a match
         // whose address lies inside the static table has `IdInfo`.
@@ -258,7 +377,7 @@ impl<T: Driver> Registration<T> {
             let entry = unsafe { table.add(i) };
             // SAFETY: `entry` is within the array, as argued above.
             let e = unsafe { &*entry };
-            if e.vendor == 0 && e.device == 0 && e.subvendor == 0 && e.class_mask == 0 {
+            if e.vendor == 0 && e.subvendor == 0 && e.class_mask == 0 {
                 break;
             }
             if core::ptr::eq(entry, id) {
@@ -269,7 +388,7 @@ impl<T: Driver> Registration<T> {
         }
 
         from_result(|| {
-            pdev.as_ref().set_drvdata(T::probe(pdev, info))?;
+            dev.as_ref().set_drvdata(T::probe(dev, shared, info))?;
             Ok(0)
         })
     }
@@ -277,20 +396,22 @@ impl<T: Driver> Registration<T> {
     extern "C" fn remove_callback(pdev: *mut bindings::pci_dev) {
         // SAFETY: The PCI core calls `remove` with a valid, bound `struct pci_dev` and the device
         // lock held: the `CoreInternal` context.
-        let pdev = unsafe { &*pdev.cast::<pci::Device<device::CoreInternal<'_>>>() };
+        let dev = unsafe { &*pdev.cast::<pci::Device<device::CoreInternal<'_>>>() };
+        // SAFETY: This is our driver's `remove`, so `pdev`'s driver is our `drv`.
+        let shared = unsafe { Self::shared(pdev) };
 
         // SAFETY: `remove` is only called after a successful `probe`, which stored a
         // `Pin<KBox<T>>` with `set_drvdata()`.
-        let data = unsafe { pdev.as_ref().drvdata_borrow::<T>() };
-        T::unbind(pdev, data);
+        let data = unsafe { dev.as_ref().drvdata_borrow::<T>() };
+        T::unbind(dev, shared, data);
 
-        // SAFETY: `raw(pdev)` is a valid `struct pci_dev`; its driver data is the pointer
+        // SAFETY: `raw(dev)` is a valid `struct pci_dev`; its driver data is the pointer
         // `set_drvdata()` made with `into_foreign()`, not yet taken back. Clearing it first means
         // nothing can borrow the data once it is dropped.
         let ptr = unsafe {
-            let dev = core::ptr::addr_of_mut!((*raw(pdev)).dev);
-            let ptr = bindings::dev_get_drvdata(dev);
-            bindings::dev_set_drvdata(dev, core::ptr::null_mut());
+            let d = core::ptr::addr_of_mut!((*raw(dev)).dev);
+            let ptr = bindings::dev_get_drvdata(d);
+            bindings::dev_set_drvdata(d, core::ptr::null_mut());
             ptr
         };
         if !ptr.is_null() {
@@ -307,15 +428,15 @@ impl<T: Driver> Registration<T> {
         // SAFETY: The PCI core calls `sriov_configure` only from `sriov_numvfs_store()`, which
         // holds the device lock and has checked that this driver is bound: the `CoreInternal`
         // context, valid for the call.
-        let pdev = unsafe { &*pdev.cast::<pci::Device<device::CoreInternal<'_>>>() };
+        let dev = unsafe { &*pdev.cast::<pci::Device<device::CoreInternal<'_>>>() };
 
         // SAFETY: The driver is bound, so `probe` succeeded and stored a `Pin<KBox<T>>`, which
         // `remove` cannot take away while the device lock is held.
-        let data = unsafe { pdev.as_ref().drvdata_borrow::<T>() };
+        let data = unsafe { dev.as_ref().drvdata_borrow::<T>() };
 
         from_result(|| {
             let nr = u16::try_from(nr_virtfn).map_err(|_| ERANGE)?;
-            Ok(i32::from(T::sriov_configure(pdev, data, nr)?))
+            Ok(i32::from(T::sriov_configure(dev, data, nr)?))
         })
     }
 }

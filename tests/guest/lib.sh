@@ -48,9 +48,16 @@ NVME_PF=$(find_dev 1b36 0010)
 NOSRIOV=$(find_dev 1b36 0005)
 PFS="$IGB_PF $NVME_PF"
 
-# Loads the driver under test with extra module parameters (pf_stub only takes them).
+# The core scenarios compare pf_stub with pci_sriov_configure_simple(): pf_stub runs with the
+# simple policy and VF autoprobe on, unless a scenario passes its own parameters.
+PFSTUB_CORE_PARAMS="policy=simple vf_autoprobe=1"
+
+# Loads the driver under test with module parameters (pf_stub only takes them); with none,
+# pf_stub gets $PFSTUB_CORE_PARAMS.
 load_driver() {
 	if is_rust; then
+		# shellcheck disable=SC2086
+		if [ $# -eq 0 ]; then set -- $PFSTUB_CORE_PARAMS; fi
 		insmod "$PFSTUB_KO" "$@" || return 1
 	else
 		modprobe pci-pf-stub || return 1

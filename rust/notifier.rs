@@ -1,0 +1,115 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! PCI bus notifiers (`bus_register_notifier(&pci_bus_type, ...)`).
+//!
+//! A driver that must act on devices it does not drive, such as setting `driver_override` on
+//! VFs before any driver can probe them (as vfio-pci does), or tracking which VFs are bound,
+//! registers a [`BusNotifier`]. The handler runs in the context of the bus event: it may sleep,
+//! must not take a lock that is held while devices are added (e.g. around `enable_sriov`), and
+//! must return quickly.
+//!
+//! C header: [`include/linux/device/bus.h`](srctree/include/linux/device/bus.h)
+
+use kernel::{bindings, container_of, device, error::to_result, pci, prelude::*, types::Opaque};
+
+/// A PCI bus event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BusEvent {
+    /// A device was added, before any driver probes it (`BUS_NOTIFY_ADD_DEVICE`).
+    AddDevice,
+    /// A driver was bound to the device (`BUS_NOTIFY_BOUND_DRIVER`).
+    BoundDriver,
+    /// A driver was unbound from the device (`BUS_NOTIFY_UNBOUND_DRIVER`).
+    UnboundDriver,
+}
+
+/// The handler of a [`BusNotifier`].
+pub trait BusNotify: Send + Sync {
+    /// Called for each PCI bus event.
+    fn notify(self: Pin<&Self>, event: BusEvent, dev: &pci::Device);
+}
+
+/// A registered PCI bus notifier with its handler.
+///
+/// # Invariants
+///
+/// `nb` is registered on `pci_bus_type` from the end of [`BusNotifier::new`] until drop, and
+/// its `notifier_call` is [`BusNotifier::callback`] of this type.
+#[pin_data(PinnedDrop)]
+pub struct BusNotifier<H: BusNotify> {
+    #[pin]
+    handler: H,
+    #[pin]
+    nb: Opaque<bindings::notifier_block>,
+}
+
+// SAFETY: The notifier block is only touched by the notifier chain under its own lock, and `H` is
+// `Send + Sync`.
+unsafe impl<H: BusNotify> Send for BusNotifier<H> {}
+
+// SAFETY: As above; `&BusNotifier` only gives out `Pin<&H>`, and `H` is `Sync`.
+unsafe impl<H: BusNotify> Sync for BusNotifier<H> {}
+
+impl<H: BusNotify> BusNotifier<H> {
+    /// Initialises the handler, then registers the notifier: the handler may be called as soon
+    /// as registration is done.
+    pub fn new(handler: impl PinInit<H, Error>) -> impl PinInit<Self, Error> {
+        try_pin_init!(Self {
+            handler <- handler,
+            nb <- Opaque::try_ffi_init(|nb: *mut bindings::notifier_block| {
+                // SAFETY: `try_ffi_init` gives a pointer valid for writes; the block stays
+                // pinned inside `Self` until `drop` unregisters it.
+                unsafe {
+                    nb.write(bindings::notifier_block {
+                        notifier_call: Some(Self::callback),
+                        next: core::ptr::null_mut(),
+                        priority: 0,
+                    });
+                    to_result(bindings::bus_register_notifier(&raw const bindings::pci_bus_type, nb))
+                }
+            }),
+        })
+    }
+
+    /// The handler.
+    pub fn handler(&self) -> Pin<&H> {
+        // SAFETY: A `BusNotifier` is `!Unpin` (it holds an `Opaque`) and only made through
+        // `PinInit`, so `self` is pinned, and `handler` is a structurally pinned field of it.
+        unsafe { Pin::new_unchecked(&self.handler) }
+    }
+
+    unsafe extern "C" fn callback(
+        nb: *mut bindings::notifier_block,
+        action: usize,
+        data: *mut c_void,
+    ) -> c_int {
+        let event = match u32::try_from(action) {
+            Ok(bindings::bus_notifier_event_BUS_NOTIFY_ADD_DEVICE) => BusEvent::AddDevice,
+            Ok(bindings::bus_notifier_event_BUS_NOTIFY_BOUND_DRIVER) => BusEvent::BoundDriver,
+            Ok(bindings::bus_notifier_event_BUS_NOTIFY_UNBOUND_DRIVER) => BusEvent::UnboundDriver,
+            _ => return bindings::NOTIFY_DONE as c_int,
+        };
+        // SAFETY: `nb` is the `nb` field of a registered `BusNotifier<H>` (type invariants):
+        // only `new` installs this callback.
+        let this =
+            unsafe { &*container_of!(nb.cast::<Opaque<bindings::notifier_block>>(), Self, nb) };
+        // SAFETY: The `pci_bus_type` notifier chain passes the `struct device` of a PCI device
+        // that the bus holds a reference on for the duration of the call.
+        let dev = unsafe { device::Device::from_raw(data.cast::<bindings::device>()) };
+        if let Ok(pdev) = <&pci::Device>::try_from(dev) {
+            this.handler().notify(event, pdev);
+        }
+        bindings::NOTIFY_DONE as c_int
+    }
+}
+
+#[pinned_drop]
+impl<H: BusNotify> PinnedDrop for BusNotifier<H> {
+    fn drop(self: Pin<&mut Self>) {
+        // SAFETY: By the type invariants `nb` is registered; unregistering waits for running
+        // callbacks to return, so none runs once `handler` is dropped.
+        unsafe {
+            bindings::bus_unregister_notifier(&raw const bindings::pci_bus_type, self.nb.get())
+        };
+    }
+}
