@@ -73,7 +73,10 @@ impl DeviceAttribute {
     /// of a driver whose `Self` is `T`.
     pub const unsafe fn new<T: 'static, A: Attribute<T>>(name: &'static CStr, mode: u16) -> Self {
         let mut attr: bindings::device_attribute = pin_init::zeroed();
-        attr.attr.name = name.as_ptr().cast();
+        // `as_char_ptr()` is not `const`; the cast is the same conversion.
+        #[allow(clippy::disallowed_methods)]
+        let name_ptr = name.as_ptr().cast();
+        attr.attr.name = name_ptr;
         attr.attr.mode = mode;
         attr.__bindgen_anon_1.show = Some(show_callback::<T, A>);
         attr.__bindgen_anon_2.store = Some(store_callback::<T, A>);
@@ -98,7 +101,7 @@ unsafe fn drvdata<'a, T: 'static>(dev: *mut bindings::device) -> Pin<&'a T> {
     unsafe { Pin::<KBox<T>>::borrow(bindings::dev_get_drvdata(dev).cast()) }
 }
 
-unsafe extern "C" fn show_callback<T: 'static, A: Attribute<T>>(
+extern "C" fn show_callback<T: 'static, A: Attribute<T>>(
     dev: *mut bindings::device,
     _attr: *mut bindings::device_attribute,
     buf: *mut c_char,
@@ -123,7 +126,7 @@ unsafe extern "C" fn show_callback<T: 'static, A: Attribute<T>>(
     }
 }
 
-unsafe extern "C" fn store_callback<T: 'static, A: Attribute<T>>(
+extern "C" fn store_callback<T: 'static, A: Attribute<T>>(
     dev: *mut bindings::device,
     _attr: *mut bindings::device_attribute,
     buf: *const c_char,
@@ -204,11 +207,15 @@ macro_rules! device_attribute_groups {
             static LIST: $crate::kext::device_attr::AttributeList<N> = {
                 $crate::kext::device_attr::AttributeList([
                     $({
-                        // SAFETY: `$data` is the driver data type of the driver whose
+                        const NAME: &::kernel::str::CStr = $name;
+                        const MODE: u16 = $mode;
+                        type Data = $data;
+                        type Attr = $attr;
+                        // SAFETY: `Data` is the driver data type of the driver whose
                         // `DEV_GROUPS` this is, as the macro's contract says.
                         static A: $crate::kext::device_attr::DeviceAttribute = unsafe {
-                            $crate::kext::device_attr::DeviceAttribute::new::<$data, $attr>(
-                                $name, $mode,
+                            $crate::kext::device_attr::DeviceAttribute::new::<Data, Attr>(
+                                NAME, MODE,
                             )
                         };
                         A.as_attribute()

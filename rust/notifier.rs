@@ -78,7 +78,7 @@ impl<H: BusNotify> BusNotifier<H> {
         unsafe { Pin::new_unchecked(&self.handler) }
     }
 
-    unsafe extern "C" fn callback(
+    extern "C" fn callback(
         nb: *mut bindings::notifier_block,
         action: usize,
         data: *mut c_void,
