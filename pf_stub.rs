@@ -993,4 +993,70 @@ mod tests {
         assert_eq!(parse_ids(&buf).map(|l| l.len), Err(E2BIG));
         assert_eq!(parse_ids(&buf[..10 * MAX_IDS]).map(|l| l.len), Ok(MAX_IDS));
     }
+
+    #[test]
+    fn addresses() -> Result {
+        let a = parse_addr(b"0000:01:00.0")?;
+        assert!(a.buf == *b"0000:01:00.0");
+        // The domain defaults to 0; hex digits of any case; canonical form is lower case.
+        let b = parse_addr(b"1A:1f.7")?;
+        assert!(b.buf == *b"0000:1a:1f.7");
+        let c = parse_addr(b"ABCD:00:00.0")?;
+        assert!(c.buf == *b"abcd:00:00.0");
+        for bad in [
+            &b""[..],
+            b"01:00",
+            b"01:00.8",
+            b"01:20.0",
+            b"100:00.0",
+            b"1:2:3:4.0",
+            b"10000:00:00.0",
+            b"01:00.0.0",
+            b"01:00.",
+            b"0x01:00.0",
+            b"01:00.0 ",
+        ] {
+            assert!(parse_addr(bad).is_err());
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn address_lists() -> Result {
+        let l = parse_addrs(b"0000:01:00.0@2, 02:00.0@64,03:00.1")?;
+        assert_eq!(l.len, 3);
+        let first = parse_addr(b"01:00.0")?;
+        assert_eq!(l.find(&first).and_then(|e| e.num_vfs), Some(2));
+        let third = parse_addr(b"03:00.1")?;
+        assert!(l.find(&third).is_some_and(|e| e.num_vfs.is_none()));
+        assert_eq!(parse_addrs(b"").map(|l| l.len), Ok(0));
+        for bad in [
+            &b"01:00.0@"[..],
+            b"01:00.0@x",
+            b"01:00.0@-1",
+            b"01:00.0@65536",
+            b"01:00.0@1@2",
+            b"01:00.0,01:00.0",
+            b"01:00.0,zz",
+        ] {
+            assert!(parse_addrs(bad).is_err());
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn driver_names() {
+        assert!(DriverName::parse(b"vfio-pci\n").is_ok_and(|d| d.as_bytes() == b"vfio-pci"));
+        assert!(DriverName::parse(b"igbvf").is_ok());
+        for bad in [
+            &b""[..],
+            b"\n",
+            b"a b",
+            b"a/b",
+            b"vfio-pci\n\n",
+            b"0123456789012345678901234567890123",
+        ] {
+            assert!(DriverName::parse(bad).is_err());
+        }
+    }
 }

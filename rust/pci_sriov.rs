@@ -305,8 +305,8 @@ impl<T: Driver> Registration<T> {
                     (*ptr).id_table = T::ID_TABLE.as_ptr();
                     // The attributes' callbacks read the driver data as `T`, which
                     // `AttributeGroups<T>` guarantees matches this driver.
-                    (*ptr).driver.dev_groups =
-                        T::DEV_GROUPS.map_or(core::ptr::null(), |g| g.as_raw());
+                    (*ptr).dev_groups =
+                        T::DEV_GROUPS.map_or(core::ptr::null_mut(), |g| g.as_raw().cast_mut());
                 }
                 // SAFETY: `ptr` is a valid, initialised `pci_driver` that stays pinned until the
                 // `pci_unregister_driver()` in `drop` (or below, on failure).

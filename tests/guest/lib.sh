@@ -77,8 +77,7 @@ driver_of() {
 
 # Binds device $1 to driver $2 (default: the driver under test) with driver_override.
 bind_to() {
-	d=$1
-	drv=${2:-$DRV}
+	local d=$1 drv=${2:-$DRV}
 	echo "$drv" >"$SYS/$d/driver_override"
 	if [ -e "$SYS/$d/driver" ]; then echo "$d" >"$SYS/$d/driver/unbind"; fi
 	echo "$d" >/sys/bus/pci/drivers_probe 2>/dev/null
@@ -92,7 +91,7 @@ unbind() {
 
 # Writes $3 to $2 and checks the outcome is $1 (OK or an errno name such as ERANGE).
 expect_write() {
-	want=$1
+	local want=$1 got
 	got=$(swrite "$2" "$3")
 	[ "$got" = "$want" ] || fail "write '$3' > $2: got $got, want $want"
 }
@@ -102,7 +101,7 @@ totalvfs() { cat "$SYS/$1/sriov_totalvfs"; }
 
 # Counts the virtfnN links of PF $1.
 count_virtfn() {
-	n=0
+	local n=0 l
 	for l in "$SYS/$1"/virtfn*; do [ -e "$l" ] && n=$((n + 1)); done
 	echo "$n"
 }
@@ -111,7 +110,7 @@ count_virtfn() {
 expect_vfs() {
 	[ "$(numvfs "$1")" = "$2" ] || fail "$1: sriov_numvfs=$(numvfs "$1"), want $2"
 	[ "$(count_virtfn "$1")" = "$2" ] || fail "$1: $(count_virtfn "$1") virtfn links, want $2"
-	i=0
+	local i=0 vf
 	while [ "$i" -lt "$2" ]; do
 		vf=$(basename "$(readlink "$SYS/$1/virtfn$i")")
 		[ "$(basename "$(readlink "$SYS/$vf/physfn")")" = "$1" ] || fail "$vf: physfn is not $1"
@@ -163,6 +162,8 @@ run_kunit() {
 guest_main() {
 	mkdir -p /tmp
 	if is_rust && [ "${PFSTUB_KUNIT:-1}" = 1 ]; then run_kunit; fi
+	# KUnit runs a module's suites at every load: once is enough, keep scenario logs clean.
+	echo "pf_stub_none" >/sys/module/kunit/parameters/filter_glob
 	note "driver=$DRV igb=${IGB_PF:-none} nvme=${NVME_PF:-none} nosriov=${NOSRIOV:-none}"
 	set -- /scenarios/*.sh
 	echo "PFSTUB-SCENARIOS-BEGIN"
@@ -181,6 +182,7 @@ guest_main() {
 		elif [ "$r" = 77 ]; then
 			echo "ok $n $name # SKIP"
 		else
+			dmesg | tail -n 12 | sed 's/^/    # dmesg: /'
 			echo "not ok $n $name # ${PFSTUB_DRIVER}"
 			rc=1
 		fi

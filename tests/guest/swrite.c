@@ -5,10 +5,13 @@
  * scenarios can assert the exact error code a sysfs file returns.
  * Prints "OK" or the errno name (e.g. "ERANGE"); exits 0 on success, 1 on a write error,
  * 2 on usage or open errors (the open errno is printed too).
+ * With SWRITE_UID=N in the environment it drops to that user and group first, to check that
+ * non-root writers are refused.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -43,6 +46,14 @@ int main(int argc, char **argv)
 	if (argc != 3) {
 		fprintf(stderr, "usage: swrite PATH VALUE\n");
 		return 2;
+	}
+	if (getenv("SWRITE_UID")) {
+		int id = atoi(getenv("SWRITE_UID"));
+
+		if (setgid(id) || setuid(id)) {
+			printf("%s\n", name(errno));
+			return 2;
+		}
 	}
 	fd = open(argv[1], O_WRONLY);
 	if (fd < 0) {
