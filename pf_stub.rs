@@ -826,27 +826,37 @@ fn parse_config() -> Result<Config> {
         );
         e
     };
-    let id_list = parse_ids(ids.value()).map_err(|e| {
-        bad(
+    // A parameter given empty is a mistake (e.g. an unset shell variable): refuse it too.
+    let given = |v: Option<&'static [u8]>| match v {
+        Some(b"") => Err(EINVAL),
+        Some(v) => Ok(Some(v)),
+        None => Ok(None),
+    };
+    let id_list = given(ids.value())
+        .and_then(|v| parse_ids(v.unwrap_or(b"")))
+        .map_err(|e| {
+            bad(
             "ids",
             e,
             "vendor:device[:subvendor[:subdevice[:class[:class_mask]]]] in hex, at most 32 entries",
         )
-    })?;
-    let addr_list = parse_addrs(addrs.value()).map_err(|e| {
-        bad(
-            "addrs",
-            e,
-            "[domain:]bus:dev.fn[@num_vfs] entries, at most 32",
-        )
-    })?;
+        })?;
+    let addr_list = given(addrs.value())
+        .and_then(|v| parse_addrs(v.unwrap_or(b"")))
+        .map_err(|e| {
+            bad(
+                "addrs",
+                e,
+                "[domain:]bus:dev.fn[@num_vfs] entries, at most 32",
+            )
+        })?;
     let default_policy = match policy.value() {
-        b"" => Policy::Locked,
-        v => Policy::parse(v).map_err(|e| bad("policy", e, "locked or simple"))?,
+        None => Policy::Locked,
+        Some(v) => Policy::parse(v).map_err(|e| bad("policy", e, "locked or simple"))?,
     };
     let driver = match vf_driver.value() {
-        b"" => DriverName::parse(b"vfio-pci")?,
-        v => DriverName::parse(v)
+        None => DriverName::parse(b"vfio-pci")?,
+        Some(v) => DriverName::parse(v)
             .map_err(|e| bad("vf_driver", e, "a driver name of 1-31 [A-Za-z0-9_.-]"))?,
     };
     let autoprobe = match *module_parameters::vf_autoprobe.value() {

@@ -3,23 +3,31 @@
 //! String module parameters.
 //!
 //! The `module!` macro of Linux 7.2 supports integer parameters only. This is the equivalent of
-//! C's `module_param_string()`: the kernel's `param_ops_string` copies the argument into a
-//! fixed-size buffer owned by the module, refusing (`-ENOSPC`) an argument that does not fit.
+//! C's `module_param_string()`, with one difference that matters for strict parsing: it tells
+//! a parameter that was not given ([`StringParam::value`] is `None`) from one given empty.
+//! The value is copied into a fixed-size buffer owned by the module; a longer one is refused
+//! (`-ENOSPC`), failing the load.
 //!
 //! C header: [`include/linux/moduleparam.h`](srctree/include/linux/moduleparam.h)
 
-use kernel::{bindings, types::Opaque};
+use core::sync::atomic::{AtomicBool, Ordering};
+use kernel::{bindings, prelude::*, types::Opaque};
 
 /// Storage of a string module parameter of at most `N - 1` bytes.
 ///
 /// # Invariants
 ///
-/// `buf` always holds a NUL-terminated string: it starts zeroed and is only written by the
-/// kernel's `param_set_copystring()`, which writes at most `N` bytes including the NUL and only
-/// while the module is being loaded (the parameter is read-only in sysfs).
+/// `buf` always holds a NUL-terminated string. It is only written by [`StringParam::set`],
+/// which the kernel calls while parsing the module's arguments at load, before the module's
+/// code runs; the parameter is read-only in sysfs, so it is never written afterwards.
 pub struct StringParam<const N: usize> {
     buf: Opaque<[u8; N]>,
+    given: AtomicBool,
 }
+
+// SAFETY: After module load the buffer is never written again (see the type invariants), so
+// shared references may be used from any thread.
+unsafe impl<const N: usize> Sync for StringParam<N> {}
 
 impl<const N: usize> Default for StringParam<N> {
     fn default() -> Self {
@@ -27,41 +35,88 @@ impl<const N: usize> Default for StringParam<N> {
     }
 }
 
-// SAFETY: After module load the buffer is never written again (see the type invariants), so
-// shared references may be used from any thread.
-unsafe impl<const N: usize> Sync for StringParam<N> {}
-
 impl<const N: usize> StringParam<N> {
-    /// Creates an empty parameter buffer.
+    /// The operations the kernel's parameter parser and sysfs call.
+    pub const OPS: bindings::kernel_param_ops = bindings::kernel_param_ops {
+        flags: 0,
+        set: Some(Self::set_callback),
+        get: Some(Self::get_callback),
+        free: None,
+    };
+
+    /// Creates an empty parameter, not given.
     pub const fn new() -> Self {
         Self {
             buf: Opaque::zeroed(),
+            given: AtomicBool::new(false),
         }
     }
 
-    /// Returns the raw buffer, for the `kparam_string` the kernel writes into.
-    #[doc(hidden)]
-    pub const fn as_raw(&self) -> *mut kernel::ffi::c_char {
-        self.buf.get().cast()
-    }
-
-    /// Returns the parameter's value without its NUL terminator.
-    pub fn value(&self) -> &[u8] {
+    /// Returns the parameter's value without its NUL terminator, or `None` if it was not given.
+    pub fn value(&self) -> Option<&[u8]> {
+        if !self.given.load(Ordering::Acquire) {
+            return None;
+        }
         // SAFETY: By the type invariants, the buffer is initialised and no longer written once
         // the module runs, so a shared view of it is valid for the lifetime of `self`.
         let buf = unsafe { &*self.buf.get() };
         let len = buf.iter().position(|&b| b == 0).unwrap_or(N);
-        &buf[..len]
+        Some(&buf[..len])
+    }
+
+    /// Copies `val` in, or fails with `ENOSPC` if it does not fit.
+    fn set(&self, val: &[u8]) -> Result {
+        if val.len() >= N {
+            return Err(ENOSPC);
+        }
+        // SAFETY: Called by the kernel's argument parser at load only (type invariants), when
+        // nothing reads the buffer; the copy and its NUL fit in `N` bytes (checked above).
+        let buf = unsafe { &mut *self.buf.get() };
+        for (d, s) in buf
+            .iter_mut()
+            .zip(Iterator::chain(val.iter(), core::iter::repeat(&0)))
+        {
+            *d = *s;
+        }
+        self.given.store(true, Ordering::Release);
+        Ok(())
+    }
+
+    extern "C" fn set_callback(val: *const c_char, kp: *const bindings::kernel_param) -> c_int {
+        // A parameter given without `=` has no value: refuse it, as `param_set_copystring` does.
+        if val.is_null() {
+            return EINVAL.to_errno();
+        }
+        // SAFETY: The kernel passes the `kernel_param` made by `module_param_string!`, whose
+        // `arg` points to a `StringParam<N>` of this `N`, and a NUL-terminated `val` valid for
+        // the call.
+        let (this, val) = unsafe {
+            (
+                &*(*kp).__bindgen_anon_1.arg.cast::<Self>(),
+                CStr::from_char_ptr(val),
+            )
+        };
+        match this.set(val.to_bytes()) {
+            Ok(()) => 0,
+            Err(e) => e.to_errno(),
+        }
+    }
+
+    extern "C" fn get_callback(buffer: *mut c_char, kp: *const bindings::kernel_param) -> c_int {
+        // SAFETY: As in `set_callback`; sysfs passes a page-sized `buffer`.
+        let this = unsafe { &*(*kp).__bindgen_anon_1.arg.cast::<Self>() };
+        let value = this.value().unwrap_or(&[]);
+        // `N` is far below a page, so the value, a newline and a NUL always fit.
+        let len = value.len().min(N);
+        // SAFETY: `buffer` is a page of writable memory and `len + 2 <= N + 1` bytes are written.
+        unsafe {
+            core::ptr::copy_nonoverlapping(value.as_ptr(), buffer.cast::<u8>(), len);
+            *buffer.add(len) = b'\n';
+            *buffer.add(len + 1) = 0;
+        }
+        (len + 1) as c_int
     }
 }
-
-/// A `kparam_string` descriptor, made `Sync` to live in a static.
-#[repr(transparent)]
-#[doc(hidden)]
-pub struct KparamString(pub bindings::kparam_string);
-
-// SAFETY: The descriptor is constant after construction; the kernel only reads it.
-unsafe impl Sync for KparamString {}
 
 /// Copies a string into a fixed-size, NUL-padded byte array in a const context.
 #[doc(hidden)]
@@ -78,14 +133,13 @@ pub const fn modinfo_bytes<const L: usize>(s: &str) -> [u8; L] {
 
 /// Declares a read-only string module parameter, like C's `module_param_string()`.
 ///
-/// The parameter is named `pf_stub.<name>` on the kernel command line when built in.
-///
 /// `$name` becomes a `static` [`StringParam`] of `$len` bytes (terminator included), visible
-/// read-only as `/sys/module/<module>/parameters/<name>`.
+/// read-only as `/sys/module/<module>/parameters/<name>`. The parameter is named
+/// `pf_stub.<name>` on the kernel command line when built in.
 ///
 /// ```ignore
 /// module_param_string!(ids, 512, "vendor:device[:subvendor...] list to bind");
-/// let value: &[u8] = ids.value();
+/// let value: Option<&[u8]> = ids.value();
 /// ```
 #[macro_export]
 macro_rules! module_param_string {
@@ -95,12 +149,6 @@ macro_rules! module_param_string {
             $crate::kext::module_param::StringParam::new();
 
         const _: () = {
-            static KPS: $crate::kext::module_param::KparamString =
-                $crate::kext::module_param::KparamString(::kernel::bindings::kparam_string {
-                    maxlen: $len,
-                    string: $name.as_raw(),
-                });
-
             #[link_section = "__param"]
             #[used(compiler)]
             static PARAM: ::kernel::module_param::KernelParam =
@@ -119,13 +167,13 @@ macro_rules! module_param_string {
                     mod_: &raw mut ::kernel::bindings::__this_module,
                     #[cfg(not(MODULE))]
                     mod_: ::core::ptr::null_mut(),
-                    ops: &raw const ::kernel::bindings::param_ops_string,
+                    ops: &$crate::kext::module_param::StringParam::<{ $len }>::OPS,
                     // Readable by all in sysfs, never writable: the value is read at load only.
                     perm: 0o444,
                     level: -1,
                     flags: 0,
                     __bindgen_anon_1: ::kernel::bindings::kernel_param__bindgen_ty_1 {
-                        str_: ::core::ptr::from_ref(&KPS.0),
+                        arg: ::core::ptr::from_ref(&$name).cast_mut().cast(),
                     },
                 });
 

@@ -35,7 +35,7 @@ fi
 
 for bad in policy=foo policy=Locked vf_autoprobe=2 vf_autoprobe=-1 vf_driver=bad/name num_vfs=abc \
 	num_vfs=-1 num_vfs=3x num_vfs=65536 addrs=zz addrs=01:00.0@x addrs=01:00.0@ addrs=01:00 \
-	addrs=01:20.0 addrs=01:00.8 addrs=1:2:3:4.0 addrs=01:00.0,01:00.0 ids=8086 \
+	addrs=01:20.0 addrs=01:00.8 addrs=1:2:3:4.0 addrs=01:00.0,01:00.0 ids=8086 ids= addrs= policy= vf_driver= \
 	"vf_driver=0123456789012345678901234567890123456789"; do
 	log_mark
 	if insmod "$PFSTUB_KO" "$bad" 2>/dev/null; then fail "insmod $bad succeeded"; fi
