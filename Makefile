@@ -27,12 +27,15 @@ modules_install install:
 clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean
 
+bench:
+	./tests/bench/run.sh
+
 test:
 	./tests/run-all.sh
 
 demo:
 	./tests/demo.sh
 
-.PHONY: all modules modules_install install clean test demo
+.PHONY: all modules modules_install install clean test demo bench
 
 endif

@@ -525,6 +525,9 @@ impl pci_sriov::Driver for PfStub {
     }
 
     fn unbind(pdev: &pci::Device<Core<'_>>, shared: Pin<&Shared>, this: Pin<&Self>) {
+        // The PCI core takes its rescan/remove lock before calling `sriov_configure`, which takes
+        // the guard: take them in the same order here.
+        let _rescan = pdev.lock_rescan_remove_on_unbind();
         let mut guard = this.guard.lock();
         let current = pdev.num_vf();
         let assigned = pdev.vfs_assigned();
@@ -1068,5 +1071,21 @@ mod tests {
         ] {
             assert!(DriverName::parse(bad).is_err());
         }
+    }
+
+    #[test]
+    fn footprint() {
+        // The per-PF allocation is one `KBox<PfStub>`; this keeps it within a small kmalloc
+        // bucket and reports its size for the benchmark.
+        let per_pf = core::mem::size_of::<PfStub>();
+        pr_info!(
+            "pf_stub footprint: per-PF {} bytes (guard {}, VF watch {}), driver-wide {} bytes, orphan record {} bytes\n",
+            per_pf,
+            core::mem::size_of::<Mutex<Guard>>(),
+            core::mem::size_of::<BusNotifier<VfWatch>>(),
+            core::mem::size_of::<Shared>(),
+            core::mem::size_of::<Option<Orphan>>()
+        );
+        assert!(per_pf <= 512);
     }
 }

@@ -177,8 +177,42 @@ pub trait SriovCore {
     fn enable_sriov(&self, nr_virtfn: u16) -> Result;
 
     /// Disables all VFs (`pci_disable_sriov()`), removing their devices first.
+    ///
+    /// The PCI core's rescan/remove lock must be held, as it is around `sriov_configure`; from
+    /// `remove`, hold a [`RescanRemoveLock`] from [`SriovCore::lock_rescan_remove_on_unbind`].
     fn disable_sriov(&self);
+
+    /// Makes sure the PCI core's rescan/remove lock is held, for the driver's `remove` callback:
+    /// takes it, unless the PCI core holds it already because the PF itself is being removed.
+    ///
+    /// Take it before any driver lock that is also taken in `sriov_configure` (which the core
+    /// calls with this lock held), so that both paths take the locks in the same order.
+    fn lock_rescan_remove_on_unbind(&self) -> RescanRemoveLock;
 }
+
+/// The PCI core's rescan/remove lock (`pci_lock_rescan_remove()`), released on drop if this
+/// object took it.
+///
+/// # Invariants
+///
+/// If `taken`, this thread holds `pci_rescan_remove_lock` through this object.
+pub struct RescanRemoveLock {
+    taken: bool,
+}
+
+impl Drop for RescanRemoveLock {
+    fn drop(&mut self) {
+        if self.taken {
+            // SAFETY: By the type invariants this object took the lock.
+            unsafe { bindings::pci_unlock_rescan_remove() };
+        }
+    }
+}
+
+/// `PCI_DEV_ADDED` of `pci_dev.priv_flags` (`drivers/pci/pci.h`): set while the device is on
+/// the bus; the PCI core clears it, under the rescan/remove lock, before releasing the driver of a
+/// device it removes.
+const PCI_DEV_ADDED: u32 = 0;
 
 impl<'a> SriovCore for pci::Device<device::Core<'a>> {
     fn enable_sriov(&self, nr_virtfn: u16) -> Result {
@@ -190,6 +224,20 @@ impl<'a> SriovCore for pci::Device<device::Core<'a>> {
     fn disable_sriov(&self) {
         // SAFETY: As for `enable_sriov`; disabling is valid in any state, a no-op without VFs.
         unsafe { bindings::pci_disable_sriov(raw(self)) }
+    }
+
+    fn lock_rescan_remove_on_unbind(&self) -> RescanRemoveLock {
+        // SAFETY: `raw(self)` is a valid `struct pci_dev`; the flag word is only changed with
+        // atomic bit operations, and a plain read of the bit is what `pci_dev_is_added()` does.
+        let added = unsafe { (*raw(self)).priv_flags } & (1 << PCI_DEV_ADDED) != 0;
+        if added {
+            // Unbind through sysfs or rmmod: nobody holds the lock, so take it, as
+            // `sriov_numvfs_store()` does, since removing VFs asserts that it is held.
+            // SAFETY: Not held by this thread (see above); `RescanRemoveLock` releases it.
+            unsafe { bindings::pci_lock_rescan_remove() };
+        }
+        // INVARIANT: `taken` is true exactly when the lock was taken above.
+        RescanRemoveLock { taken: added }
     }
 }
 

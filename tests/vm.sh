@@ -47,11 +47,15 @@ trap 'rm -rf "$stage"' EXIT
 mkdir -p "$stage"/{bin,sbin,proc,sys,dev,tmp,scenarios,tests,lib/modules}
 cp /bin/busybox "$stage/bin/busybox"
 ln -s busybox "$stage/bin/sh"
-swrite="$PF_STUB_CACHE/swrite"
-if [ ! -x "$swrite" ] || [ "$PF_STUB_ROOT/tests/guest/swrite.c" -nt "$swrite" ]; then
-	gcc -static -O2 -o "$swrite" "$PF_STUB_ROOT/tests/guest/swrite.c"
-fi
-cp "$swrite" "$stage/bin/swrite"
+# The guest's own helpers (tests/guest/*.c), static so they need nothing from the initramfs.
+mkdir -p "$PF_STUB_CACHE/guest-bin"
+for c in "$PF_STUB_ROOT"/tests/guest/*.c; do
+	bin="$PF_STUB_CACHE/guest-bin/$(basename "$c" .c)"
+	if [ ! -x "$bin" ] || [ "$c" -nt "$bin" ]; then
+		gcc -static -O2 -Wall -o "$bin" "$c"
+	fi
+	cp "$bin" "$stage/bin/"
+done
 cp -a "$kdir/modroot/lib/modules/$krel" "$stage/lib/modules/"
 mkdir -p "$stage/lib/modules/$krel/extra"
 cp "$ko" "$stage/lib/modules/$krel/extra/pf_stub.ko"

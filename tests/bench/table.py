@@ -1,0 +1,86 @@
+#!/usr/bin/env python3
+"""Turns the guest's BENCH lines into a Markdown table.
+
+usage: table.py CONSOLE_LOG C_KO RUST_KO
+For every metric: median and min-max per driver (C pci-pf-stub, pf_stub as loaded by default,
+pf_stub with policy=simple vf_autoprobe=1), and the ratio pf_stub / C of the medians.
+"""
+import collections
+import datetime
+import platform
+import re
+import statistics
+import subprocess
+import sys
+
+DRIVERS = ["c", "rust", "rust-simple"]
+HEAD = {"c": "C pci-pf-stub", "rust": "pf_stub (default)", "rust-simple": "pf_stub (simple)"}
+
+
+def fmt(ns):
+    if ns >= 1e6:
+        return "%.2f ms" % (ns / 1e6)
+    if ns >= 1e3:
+        return "%.1f us" % (ns / 1e3)
+    return "%d ns" % ns
+
+
+def size(ko):
+    out = subprocess.run(["size", ko], capture_output=True, text=True, check=True).stdout
+    text, data, bss = out.splitlines()[1].split()[:3]
+    return int(text), int(data), int(bss)
+
+
+def main():
+    log, cko, rko = sys.argv[1:4]
+    text = open(log, errors="replace").read()
+    data = collections.defaultdict(lambda: collections.defaultdict(list))
+    order = []
+    for m in re.finditer(r"^BENCH (\S+) (\S+) (\d+)$", text, re.M):
+        metric, drv, ns = m.group(1), m.group(2), int(m.group(3))
+        if metric not in order:
+            order.append(metric)
+        data[metric][drv].append(ns)
+    rounds = max((len(v) for d in data.values() for v in d.values()), default=0)
+    cpu = "unknown CPU"
+    for line in open("/proc/cpuinfo"):
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    print("pf_stub benchmark, %s, %s, %d cores, guest under QEMU TCG (q35), up to %d rounds"
+          % (datetime.date.today().isoformat(), cpu, len(open("/proc/cpuinfo").read().split("processor")) - 1, rounds))
+    print()
+    print("| metric | n | " + " | ".join(HEAD[d] + " median (min-max)" for d in DRIVERS)
+          + " | default / C | simple / C |")
+    print("|---|---|" + "---|" * len(DRIVERS) + "---|---|")
+    for metric in order:
+        cells = []
+        med = {}
+        n = 0
+        for d in DRIVERS:
+            v = data[metric].get(d)
+            if not v:
+                cells.append("-")
+                continue
+            n = max(n, len(v))
+            med[d] = statistics.median(v)
+            cells.append("%s (%s-%s)" % (fmt(med[d]), fmt(min(v)), fmt(max(v))))
+        ratios = []
+        for d in ("rust", "rust-simple"):
+            ratios.append("%.3f" % (med[d] / med["c"]) if "c" in med and d in med else "-")
+        print("| %s | %d | %s | %s |" % (metric, n, " | ".join(cells), " | ".join(ratios)))
+    print()
+    ct, cd, cb = size(cko)
+    rt, rd, rb = size(rko)
+    print("| module | text | data | bss |")
+    print("|---|---|---|---|")
+    print("| pci-pf-stub.ko | %d | %d | %d |" % (ct, cd, cb))
+    print("| pf_stub.ko | %d | %d | %d |" % (rt, rd, rb))
+    m = re.search(r"pf_stub footprint: (.*)", text)
+    if m:
+        print()
+        print("Allocations: " + m.group(1).strip())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,159 @@
+# Fault injection: the Nth fault-injection site (slab allocations, via failslab) inside the write
+# that binds the PF (probe), enables VFs, sets each knob, and inside module load, fails, for
+# every N until the operation no longer reaches N sites. Every failure must return an error,
+# leave the PF consistent and leak nothing. fail_function then fails should_failslab for VF
+# enable (no PCI SR-IOV function is annotated for error injection).
+is_rust || exit 77
+FS=/sys/kernel/debug/failslab
+FF=/sys/kernel/debug/fail_function
+MAX=${PFSTUB_FAULT_MAX:-200}
+[ -d "$FS" ] || fail "no failslab in this kernel"
+echo 1 >$FS/verbose
+echo N >$FS/ignore-gfp-wait 2>/dev/null
+injected() { dmesg | grep -c "FAULT_INJECTION: forcing a failure"; }
+consistent() {
+	[ "$(numvfs "$1")" = "$(count_virtfn "$1")" ] ||
+		fail "$1: sriov_numvfs $(numvfs "$1") but $(count_virtfn "$1") virtfn links"
+}
+# sweep NAME SETUP CHECK FILE VALUE: for N = 1.., run SETUP, write VALUE to FILE with the Nth
+# site failing, run CHECK with the result in $r; stop when the write no longer reaches N sites.
+ops=0 errs=0
+sweep() {
+	name=$1 setup=$2 check=$3 file=$4 value=$5
+	n=1
+	while [ "$n" -le "$MAX" ]; do
+		$setup
+		r=$(SWRITE_FAIL_NTH=$n swrite "$file" "$value")
+		ops=$((ops + 1))
+		case "$r" in *OK*) ;; *) errs=$((errs + 1)) ;; esac
+		$check
+		case "$r" in *NOTREACHED*) break ;; esac
+		n=$((n + 1))
+	done
+	note "$name: $n fault points swept"
+}
+
+insmod "$PFSTUB_KO" || fail "insmod failed"
+pf=${IGB_PF:-$NVME_PF}
+d=$SYS/$pf
+echo pf_stub >"$d/driver_override"
+log_mark
+
+pre_bind() { unbind "$pf"; }
+check_bind() {
+	case "$r" in
+	OK*) [ "$(driver_of "$pf")" = pf_stub ] || fail "bind returned OK but $pf is not bound" ;;
+	*) [ -z "$(driver_of "$pf")" ] || fail "bind failed ($r) but $pf is bound" ;;
+	esac
+}
+sweep probe pre_bind check_bind /sys/bus/pci/drivers/pf_stub/bind "$pf"
+echo "$pf" >/sys/bus/pci/drivers/pf_stub/bind 2>/dev/null
+[ "$(driver_of "$pf")" = pf_stub ] || fail "$pf does not bind after the probe sweep"
+
+pre_enable() {
+	swrite "$d/sriov_lock" unlock >/dev/null
+	swrite "$d/sriov_numvfs" 0 >/dev/null
+}
+check_enable() {
+	consistent "$pf"
+	case "$r" in
+	OK*) expect_vfs "$pf" 4 ;;
+	*) expect_vfs "$pf" 0
+		[ "$(cat "$d/sriov_lock")" = unlocked ] || fail "a failed enable left the PF locked" ;;
+	esac
+}
+# VF enable: the PCI core does not handle a failing device_add() for a VF (pci_device_add()
+# only WARNs and goes on), so allocations under device_add() are excluded with failslab's stack
+# filter; every other allocation of the write is failed in turn, by a byte budget (space) that
+# grows until the write no longer reaches it.
+sym() { grep " [tT] $1\$" /proc/kallsyms | head -n 1 | cut -d' ' -f1; }
+next_sym() { sort /proc/kallsyms | awk -v a="$(sym "$1")" '$1 == a { hit = 1; next } hit && $1 != a { print $1; exit }'; }
+start=$(sym device_add)
+end=$(next_sym device_add)
+[ -n "$start" ] && [ -n "$end" ] || fail "no device_add in /proc/kallsyms"
+echo "0x$start" >$FS/reject-start
+echo "0x$end" >$FS/reject-end
+echo Y >$FS/task-filter
+echo 100 >$FS/probability
+echo 1 >$FS/interval
+space=0 points=0
+while [ "$points" -lt "${PFSTUB_FAULT_ENABLE_POINTS:-40}" ]; do
+	pre_enable
+	echo "$space" >$FS/space
+	echo 1 >$FS/times
+	r=$(SWRITE_MAKE_IT_FAIL=1 swrite "$d/sriov_numvfs" 4)
+	left=$(cat $FS/times)
+	echo 0 >$FS/times
+	ops=$((ops + 1))
+	case "$r" in OK*) ;; *) errs=$((errs + 1)) ;; esac
+	check_enable
+	points=$((points + 1))
+	[ "$left" = 1 ] && break # the budget outlasted the write: every point is covered
+	space=$((space < 64 ? space + 16 : space * 5 / 4))
+done
+note "vf-enable: $points fault points swept (budget up to $space bytes)"
+echo 0 >$FS/reject-start
+echo 0 >$FS/reject-end
+echo N >$FS/task-filter
+pre_enable
+
+nothing() { :; }
+check_store() {
+	case "$r" in
+	OK* | ENOMEM*) ;;
+	*) fail "store under fault returned $r" ;;
+	esac
+}
+for w in sriov_vf_token:2ab74924-c335-45f4-9b16-8569e5b08258 sriov_vf_token:clear sriov_lock:lock \
+	sriov_lock:unlock sriov_vf_autoprobe:1 sriov_vf_autoprobe:0 sriov_policy:simple sriov_policy:locked \
+	sriov_vf_driver:pci-stub sriov_vf_driver:vfio-pci; do
+	sweep "${w%%:*}=${w#*:}" nothing check_store "$d/${w%%:*}" "${w#*:}"
+done
+[ "$(cat "$d/sriov_policy")" = locked ] || fail "policy not restored"
+unbind "$pf"
+rmmod pf_stub || fail "rmmod failed"
+
+# Module load: fail the Nth site of the init_module path (the exec of insmod included).
+loads=0
+n=1
+while [ "$n" -le "$MAX" ]; do
+	(echo "$n" >/proc/self/fail-nth && exec insmod "$PFSTUB_KO") >/dev/null 2>&1
+	ops=$((ops + 1))
+	if [ -d /sys/module/pf_stub ]; then
+		loads=$((loads + 1))
+		rmmod pf_stub || fail "rmmod after a faulted insmod failed"
+		[ "$loads" -ge 3 ] && break
+	else
+		errs=$((errs + 1))
+	fi
+	n=$((n + 1))
+done
+note "insmod: $n fault points swept"
+
+# fail_function: should_failslab returns -ENOMEM for every Nth call of the writer, during VF enable.
+if [ -d "$FF" ] && grep -q '^should_failslab' "$FF/injectable"; then
+	insmod "$PFSTUB_KO" || fail "insmod failed"
+	echo "$pf" >/sys/bus/pci/drivers/pf_stub/bind
+	echo should_failslab >"$FF/inject"
+	printf '%#x' -12 >"$FF/should_failslab/retval"
+	echo Y >"$FF/task-filter"
+	echo 100 >"$FF/probability"
+	echo 1 >"$FF/verbose"
+	# As above: not under device_add(), whose failure the PCI core does not handle.
+	echo "0x$start" >"$FF/reject-start"
+	echo "0x$end" >"$FF/reject-end"
+	for n in 1 2 3 5 8 13 21 34; do
+		echo "$n" >"$FF/interval"
+		echo 1 >"$FF/times"
+		r=$(SWRITE_MAKE_IT_FAIL=1 swrite "$d/sriov_numvfs" 4)
+		echo 0 >"$FF/times"
+		ops=$((ops + 1))
+		case "$r" in OK*) ;; *) errs=$((errs + 1)) ;; esac
+		check_enable
+		pre_enable
+	done
+	echo >"$FF/inject"
+	note "fail_function: should_failslab swept"
+fi
+note "operations: $ops, failed by injected faults: $errs, faults injected: $(injected)"
+[ "$(injected)" -gt 0 ] || fail "no fault was injected"

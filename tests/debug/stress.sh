@@ -1,0 +1,118 @@
+# Concurrency: several guest processes at once write sriov_numvfs, every pf_stub knob, unbind and
+# bind the PF, bind and unbind VFs to vfio-pci, and try to unload and load the module, for a
+# bounded number of iterations. Afterwards the state is consistent and kmemleak reports nothing.
+is_rust || exit 77
+ITER=${PFSTUB_STRESS_ITER:-25}
+SEED=${PFSTUB_STRESS_SEED:-7}
+T=2ab74924-c335-45f4-9b16-8569e5b08258
+load_vfio || fail "vfio-pci did not load"
+insmod "$PFSTUB_KO" || fail "insmod failed"
+pf=${IGB_PF:-$NVME_PF}
+d=$SYS/$pf
+bind_to "$pf" || fail "$pf did not bind"
+note "seed=$SEED iterations=$ITER per worker"
+
+# Each worker counts its operations and the ones that succeeded, in /tmp/stress.<name>.
+worker() {
+	name=$1
+	shift
+	RANDOM=$((SEED + $(echo "$name" | cksum | cut -d' ' -f1) % 1000))
+	ops=0 okc=0
+	i=0
+	while [ "$i" -lt "$ITER" ]; do
+		if "$@" >/dev/null 2>&1; then okc=$((okc + 1)); fi
+		ops=$((ops + 1))
+		i=$((i + 1))
+	done
+	echo "$name ops=$ops ok=$okc" >"/tmp/stress.$name"
+}
+w_numvfs() {
+	case $((RANDOM % 4)) in
+	0) swrite "$d/sriov_numvfs" 0 ;;
+	1) swrite "$d/sriov_numvfs" 2 ;;
+	2) swrite "$d/sriov_numvfs" $((RANDOM % 9)) ;;
+	3) swrite "$d/sriov_lock" "unlock $T"; swrite "$d/sriov_lock" unlock ;;
+	esac | grep -q OK
+}
+w_knobs() {
+	case $((RANDOM % 8)) in
+	0) swrite "$d/sriov_policy" simple ;;
+	1) swrite "$d/sriov_policy" locked ;;
+	2) swrite "$d/sriov_lock" lock ;;
+	3) swrite "$d/sriov_vf_token" "$T" ;;
+	4) swrite "$d/sriov_vf_token" "$T clear" ;;
+	5) swrite "$d/sriov_vf_autoprobe" $((RANDOM % 2)) ;;
+	6) swrite "$d/sriov_vf_driver" vfio-pci ;;
+	7) cat "$d/sriov_lock" "$d/sriov_vf_token" "$d/sriov_policy" ;;
+	esac | grep -q -e OK -e locked
+}
+w_bind() {
+	if [ $((RANDOM % 2)) = 0 ]; then
+		swrite /sys/bus/pci/drivers/pf_stub/unbind "$pf"
+	else
+		swrite /sys/bus/pci/drivers_probe "$pf"
+	fi | grep -q OK
+}
+w_vfs() {
+	for l in "$d"/virtfn*; do
+		[ -e "$l" ] || continue
+		vf=$(basename "$(readlink "$l")")
+		if [ $((RANDOM % 2)) = 0 ]; then
+			swrite "$SYS/$vf/driver_override" vfio-pci >/dev/null
+			swrite /sys/bus/pci/drivers/vfio-pci/bind "$vf"
+		else
+			swrite /sys/bus/pci/drivers/vfio-pci/unbind "$vf"
+		fi
+	done | grep -q OK
+}
+w_module() {
+	if [ $((RANDOM % 2)) = 0 ]; then rmmod pf_stub; else insmod "$PFSTUB_KO"; fi
+}
+log_mark
+worker numvfs w_numvfs &
+worker knobs w_knobs &
+worker bind w_bind &
+worker vfs w_vfs &
+worker module w_module &
+wait
+cat /tmp/stress.* | sed 's/^/# /'
+
+# Quiesce: the module loaded and the PF bound again, then check the state is coherent.
+[ -d /sys/module/pf_stub ] || insmod "$PFSTUB_KO" || fail "cannot reload pf_stub"
+[ "$(driver_of "$pf")" = pf_stub ] || echo "$pf" >/sys/bus/pci/drivers_probe
+[ "$(driver_of "$pf")" = pf_stub ] || fail "$pf cannot be bound after the stress"
+n=$(numvfs "$pf")
+expect_vfs "$pf" "$n"
+lock=$(cat "$d/sriov_lock")
+token=$(cat "$d/sriov_vf_token")
+note "after stress: numvfs=$n lock=$lock token=$token policy=$(cat "$d/sriov_policy")"
+# The lock state says what a change of the count does.
+if [ "$n" -gt 0 ]; then
+	if [ "$lock" = locked ]; then
+		expect_write EPERM "$d/sriov_numvfs" 0
+		if [ "$token" = set ]; then
+			expect_write EACCES "$d/sriov_lock" unlock
+			expect_write OK "$d/sriov_lock" "unlock $T"
+		else
+			expect_write OK "$d/sriov_lock" unlock
+		fi
+	fi
+	expect_write OK "$d/sriov_numvfs" 0
+fi
+expect_vfs "$pf" 0
+swrite "$d/sriov_vf_token" clear >/dev/null
+# The knobs take what the last write says.
+expect_write OK "$d/sriov_vf_autoprobe" 0
+expect_write OK "$d/sriov_policy" locked
+[ "$(cat "$d/sriov_vf_autoprobe")" = 0 ] && [ "$(cat "$d/sriov_policy")" = locked ] ||
+	fail "knobs do not read back the last write"
+unbind "$pf"
+rmmod pf_stub || fail "rmmod after the stress failed"
+if [ -e /sys/kernel/debug/kmemleak ]; then
+	echo scan >/sys/kernel/debug/kmemleak
+	sleep 1
+	echo scan >/sys/kernel/debug/kmemleak
+	leaks=$(grep -c "unreferenced object" /sys/kernel/debug/kmemleak)
+	note "kmemleak: $leaks unreferenced objects"
+	if [ "$leaks" != 0 ]; then head -n 40 /sys/kernel/debug/kmemleak; fail "kmemleak found leaks"; fi
+fi
