@@ -9,6 +9,8 @@
 #     --no-kunit                 do not run the KUnit suites first
 #     --timeout SECONDS          kill the guest after this long (default 600)
 #     --log FILE                 also write the console to FILE
+#     --qmp                      let the guest remove and add devices: a console line
+#                                `PFSTUB-HOST device_del ID` (or device_add ...) is sent to QMP
 #
 # A script runs in the guest under /bin/sh (busybox) with tests/guest/lib.sh sourced: $DRV,
 # $IGB_PF, $NVME_PF, $NOSRIOV and helpers such as expect_write and expect_vfs. It passes by
@@ -17,7 +19,7 @@
 set -euo pipefail
 . "$(dirname "$0")/../scripts/lib.sh"
 
-topology=both driver=rust flavour=base kunit=1 timeout=600 logfile=""
+topology=both driver=rust flavour=base kunit=1 timeout=600 logfile="" qmp=0
 scripts=()
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -27,7 +29,8 @@ while [ $# -gt 0 ]; do
 	--no-kunit) kunit=0; shift ;;
 	--timeout) timeout=$2; shift 2 ;;
 	--log) logfile=$2; shift 2 ;;
-	-h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+	--qmp) qmp=1; shift ;;
+	-h|--help) sed -n '2,19p' "$0"; exit 0 ;;
 	-*) echo "vm.sh: unknown option $1" >&2; exit 2 ;;
 	*) scripts+=("$1"); shift ;;
 	esac
@@ -85,11 +88,19 @@ if [ "$topology" = nvme ] || [ "$topology" = both ]; then
 		-device nvme-subsys,id=subsys0
 		-device "nvme,id=nvme0,serial=pfstub0,subsys=subsys0,bus=rp2,sriov_max_vfs=64,sriov_vq_flexible=128,sriov_vi_flexible=64,max_ioqpairs=130,msix_qsize=66")
 fi
-append="console=ttyS0 loglevel=4 panic=-1 oops=panic pfstub.driver=$driver pfstub.kunit=$kunit"
+append="console=ttyS0 loglevel=4 panic=-1 oops=panic pfstub.driver=$driver pfstub.kunit=$kunit pfstub.qmp=$qmp"
 [ "$flavour" = debug ] && append+=" panic_on_warn=1 kmemleak=on"
 
 out=$(mktemp "${TMPDIR:-/tmp}/pf_stub-console.XXXXXX")
 trap 'rm -rf "$stage" "$stage.cpio.gz" "$out"' EXIT
+if [ "$qmp" = 1 ]; then
+	# Native PCIe hotplug (pciehp) on the root ports instead of q35's default ACPI hotplug.
+	qemu+=(-qmp "unix:$stage.qmp,server=on,wait=off"
+		-global ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off)
+	"$PF_STUB_ROOT/tests/qmp-agent.py" "$stage.qmp" "$out" &
+	agent=$!
+	trap 'kill $agent 2>/dev/null; rm -rf "$stage" "$stage.cpio.gz" "$stage.qmp" "$out"' EXIT
+fi
 set +e
 timeout --foreground -k 5 "$timeout" "${qemu[@]}" -append "$append" </dev/null 2>&1 | tee "$out"
 qrc=${PIPESTATUS[0]}

@@ -7,6 +7,7 @@ for arg in $(cat /proc/cmdline); do
 	case "$arg" in
 	pfstub.driver=*) PFSTUB_DRIVER=${arg#pfstub.driver=} ;;
 	pfstub.kunit=*) PFSTUB_KUNIT=${arg#pfstub.kunit=} ;;
+	pfstub.qmp=*) PFSTUB_QMP=${arg#pfstub.qmp=} ;;
 	esac
 done
 if [ "$PFSTUB_DRIVER" = c ]; then
@@ -141,6 +142,12 @@ reset_all() {
 		[ -d "/sys/module/$m" ] && rmmod "$m" 2>/dev/null
 	done
 	true
+}
+
+# Asks the host (tests/vm.sh --qmp) to run a QMP command such as `device_del igb0`: written
+# straight to the console, since a scenario's own output is printed only when it ends.
+host_request() {
+	echo "PFSTUB-HOST $*" >/dev/console
 }
 
 # Loads vfio-pci in no-IOMMU mode (the guest has no IOMMU).

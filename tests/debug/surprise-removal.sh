@@ -1,0 +1,52 @@
+# Surprise removal: with VFs enabled, locked and bound to vfio-pci, the igb PF is removed from
+# QEMU (device_del on its hot-pluggable pcie-root-port, native PCIe hotplug in the guest), then
+# added back and bound again. No oops, no leak, no hung task; pf_stub lets go of the module.
+is_rust || exit 77
+[ "${PFSTUB_QMP:-0}" = 1 ] && [ -n "$IGB_PF" ] || exit 77
+T=2ab74924-c335-45f4-9b16-8569e5b08258
+wait_for() { # wait_for SECONDS CONDITION...
+	t=$1
+	shift
+	while ! "$@"; do
+		t=$((t - 1))
+		[ "$t" -gt 0 ] || return 1
+		sleep 1
+	done
+}
+gone() { ! [ -e "$SYS/$IGB_PF" ]; }
+back() { [ -n "$(find_dev 8086 10c9)" ]; }
+load_vfio || fail "vfio-pci did not load"
+insmod "$PFSTUB_KO" || fail "insmod failed"
+pf=$IGB_PF
+bind_to "$pf" || fail "$pf did not bind"
+expect_write OK "$SYS/$pf/sriov_vf_token" "$T"
+expect_write OK "$SYS/$pf/sriov_numvfs" 4
+vf=$(basename "$(readlink "$SYS/$pf/virtfn0")")
+[ "$(driver_of "$vf")" = vfio-pci ] || fail "$vf not on vfio-pci"
+[ "$(cat /sys/module/pf_stub/refcnt)" -ge 1 ] || fail "module not pinned by locked, in-use VFs"
+log_mark
+host_request device_del igb0
+wait_for 90 gone || fail "$pf was not removed"
+note "PF removed"
+if [ -e "$SYS/$vf" ]; then fail "VF $vf outlived its PF"; fi
+[ "$(cat /sys/module/pf_stub/refcnt)" = 0 ] || fail "module still pinned after the PF went away"
+host_request device_add igb bus=rp1 id=igb0
+wait_for 90 back || fail "the PF did not come back"
+pf=$(find_dev 8086 10c9)
+note "PF back as $pf"
+bind_to "$pf" || fail "$pf did not bind after re-add"
+[ "$(cat "$SYS/$pf/sriov_lock")" = unlocked ] || fail "a new device inherited a lock"
+expect_write OK "$SYS/$pf/sriov_numvfs" 2
+expect_vfs "$pf" 2
+expect_write OK "$SYS/$pf/sriov_lock" unlock
+expect_write OK "$SYS/$pf/sriov_numvfs" 0
+unbind "$pf"
+rmmod pf_stub || fail "rmmod failed"
+if [ -e /sys/kernel/debug/kmemleak ]; then
+	echo scan >/sys/kernel/debug/kmemleak
+	sleep 1
+	echo scan >/sys/kernel/debug/kmemleak
+	leaks=$(grep -c "unreferenced object" /sys/kernel/debug/kmemleak)
+	note "kmemleak: $leaks unreferenced objects"
+	[ "$leaks" = 0 ] || { head -n 40 /sys/kernel/debug/kmemleak; fail "kmemleak found leaks"; }
+fi
