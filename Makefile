@@ -27,6 +27,9 @@ modules_install install:
 clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean
 
+soak:
+	./tests/soak.sh
+
 bench:
 	./tests/bench/run.sh
 
@@ -36,6 +39,6 @@ test:
 demo:
 	./tests/demo.sh
 
-.PHONY: all modules modules_install install clean test demo bench
+.PHONY: all modules modules_install install clean test demo bench soak
 
 endif

@@ -680,22 +680,31 @@ fn parse_ids(value: &[u8]) -> Result<IdList> {
         }; MAX_IDS],
         len: 0,
     };
-    let value = value.trim_ascii();
-    if value.is_empty() {
-        return Ok(list);
-    }
-    for entry in value.split(|&c| c == b',') {
+    for_each_entry(value, |entry, i| {
+        list.ids[i] = parse_id(entry)?;
+        list.len = i + 1;
+        Ok(())
+    })?;
+    Ok(list)
+}
+
+/// Calls `f` with each entry of a comma-separated parameter value and its index: entries are
+/// trimmed, empty ones (`a,,b`, a trailing comma) skipped as pci-stub does, and more than
+/// `MAX_IDS` refused with `E2BIG`. The first error stops the walk and is returned.
+fn for_each_entry(value: &[u8], mut f: impl FnMut(&[u8], usize) -> Result) -> Result {
+    let mut n = 0;
+    for entry in value.trim_ascii().split(|&c| c == b',') {
         let entry = entry.trim_ascii();
         if entry.is_empty() {
             continue;
         }
-        if list.len == MAX_IDS {
+        if n == MAX_IDS {
             return Err(E2BIG);
         }
-        list.ids[list.len] = parse_id(entry)?;
-        list.len += 1;
+        f(entry, n)?;
+        n += 1;
     }
-    Ok(list)
+    Ok(())
 }
 
 /// A PCI address of `addrs=`, with its optional VF count.
@@ -789,18 +798,7 @@ fn parse_addrs(value: &[u8]) -> Result<AddrList> {
         }; MAX_IDS],
         len: 0,
     };
-    let value = value.trim_ascii();
-    if value.is_empty() {
-        return Ok(list);
-    }
-    for entry in value.split(|&c| c == b',') {
-        let entry = entry.trim_ascii();
-        if entry.is_empty() {
-            continue;
-        }
-        if list.len == MAX_IDS {
-            return Err(E2BIG);
-        }
+    for_each_entry(value, |entry, i| {
         let mut at = entry.split(|&c| c == b'@');
         let addr = at.next().ok_or(EINVAL)?;
         let num_vfs = match (at.next(), at.next()) {
@@ -812,9 +810,10 @@ fn parse_addrs(value: &[u8]) -> Result<AddrList> {
         if list.find(&name).is_some() {
             return Err(EINVAL);
         }
-        list.entries[list.len] = AddrEntry { name, num_vfs };
-        list.len += 1;
-    }
+        list.entries[i] = AddrEntry { name, num_vfs };
+        list.len = i + 1;
+        Ok(())
+    })?;
     Ok(list)
 }
 

@@ -53,6 +53,20 @@ run_vm() { # label, vm.sh args...
 }
 
 run_vm rust-both --topology both --driver rust tests/scenarios/*.sh
+# The debug kernel (lockdep, KASAN, UBSAN, kmemleak, fault injection; any report fails the run):
+# KUnit, the bounded stress, fault-injection, fuzz and surprise-removal scenarios, and the core
+# flows on igb.
+if [ "${PFSTUB_SKIP_DEBUG:-0}" != 1 ]; then
+	step "debug kernel"
+	if scripts/build-kernel.sh debug >/dev/null; then
+		run_vm debug-igb --kernel debug --topology igb --qmp --timeout 2400 \
+			tests/debug/*.sh tests/scenarios/bind-enable-disable.sh \
+			tests/scenarios/policy-adoption.sh tests/scenarios/policy-vfio-rmmod.sh \
+			tests/scenarios/unbind-rebind.sh
+	else
+		extra+=(extra:debug-kernel-build=1)
+	fi
+fi
 run_vm c-both --topology both --driver c --no-kunit tests/scenarios/*.sh
 # The runner's single-PF topologies, with the main flow.
 run_vm rust-igb --topology igb --no-kunit tests/scenarios/bind-enable-disable.sh

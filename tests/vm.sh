@@ -9,6 +9,7 @@
 #     --no-kunit                 do not run the KUnit suites first
 #     --timeout SECONDS          kill the guest after this long (default 600)
 #     --log FILE                 also write the console to FILE
+#     --env NAME=VALUE           set NAME in the guest's environment (e.g. PFSTUB_STRESS_ITER)
 #     --qmp                      let the guest remove and add devices: a console line
 #                                `PFSTUB-HOST device_del ID` (or device_add ...) is sent to QMP
 #
@@ -21,6 +22,7 @@ set -euo pipefail
 
 topology=both driver=rust flavour=base kunit=1 timeout=600 logfile="" qmp=0
 scripts=()
+genv=()
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--topology) topology=$2; shift 2 ;;
@@ -30,7 +32,8 @@ while [ $# -gt 0 ]; do
 	--timeout) timeout=$2; shift 2 ;;
 	--log) logfile=$2; shift 2 ;;
 	--qmp) qmp=1; shift ;;
-	-h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+	--env) genv+=("$2"); shift 2 ;;
+	-h|--help) sed -n '2,20p' "$0"; exit 0 ;;
 	-*) echo "vm.sh: unknown option $1" >&2; exit 2 ;;
 	*) scripts+=("$1"); shift ;;
 	esac
@@ -90,6 +93,13 @@ if [ "$topology" = nvme ] || [ "$topology" = both ]; then
 fi
 append="console=ttyS0 loglevel=4 panic=-1 oops=panic pfstub.driver=$driver pfstub.kunit=$kunit pfstub.qmp=$qmp"
 [ "$flavour" = debug ] && append+=" panic_on_warn=1 kmemleak=on"
+# NAME=VALUE words without a dot are handed to /init as environment variables.
+for e in "${genv[@]}"; do
+	case "$e" in
+	[A-Z]*=*) append+=" $e" ;;
+	*) echo "vm.sh: --env takes NAME=VALUE" >&2; exit 2 ;;
+	esac
+done
 
 out=$(mktemp "${TMPDIR:-/tmp}/pf_stub-console.XXXXXX")
 trap 'rm -rf "$stage" "$stage.cpio.gz" "$out"' EXIT

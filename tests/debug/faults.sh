@@ -157,3 +157,4 @@ if [ -d "$FF" ] && grep -q '^should_failslab' "$FF/injectable"; then
 fi
 note "operations: $ops, failed by injected faults: $errs, faults injected: $(injected)"
 [ "$(injected)" -gt 0 ] || fail "no fault was injected"
+check_kmemleak

@@ -69,3 +69,4 @@ for i in $(seq 1 "${PFSTUB_FUZZ_PARAMS:-40}"); do
 done
 note "params: $loads loaded, $refused refused"
 note "fuzz total: $total knob writes"
+check_kmemleak

@@ -108,11 +108,4 @@ expect_write OK "$d/sriov_policy" locked
 	fail "knobs do not read back the last write"
 unbind "$pf"
 rmmod pf_stub || fail "rmmod after the stress failed"
-if [ -e /sys/kernel/debug/kmemleak ]; then
-	echo scan >/sys/kernel/debug/kmemleak
-	sleep 1
-	echo scan >/sys/kernel/debug/kmemleak
-	leaks=$(grep -c "unreferenced object" /sys/kernel/debug/kmemleak)
-	note "kmemleak: $leaks unreferenced objects"
-	if [ "$leaks" != 0 ]; then head -n 40 /sys/kernel/debug/kmemleak; fail "kmemleak found leaks"; fi
-fi
+check_kmemleak

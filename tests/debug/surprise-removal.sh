@@ -42,11 +42,4 @@ expect_write OK "$SYS/$pf/sriov_lock" unlock
 expect_write OK "$SYS/$pf/sriov_numvfs" 0
 unbind "$pf"
 rmmod pf_stub || fail "rmmod failed"
-if [ -e /sys/kernel/debug/kmemleak ]; then
-	echo scan >/sys/kernel/debug/kmemleak
-	sleep 1
-	echo scan >/sys/kernel/debug/kmemleak
-	leaks=$(grep -c "unreferenced object" /sys/kernel/debug/kmemleak)
-	note "kmemleak: $leaks unreferenced objects"
-	[ "$leaks" = 0 ] || { head -n 40 /sys/kernel/debug/kmemleak; fail "kmemleak found leaks"; }
-fi
+check_kmemleak

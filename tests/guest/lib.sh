@@ -150,6 +150,18 @@ host_request() {
 	echo "PFSTUB-HOST $*" >/dev/console
 }
 
+# Fails if kmemleak (debug kernel) finds unreferenced objects; prints their count.
+check_kmemleak() {
+	local leaks
+	[ -e /sys/kernel/debug/kmemleak ] || return 0
+	echo scan >/sys/kernel/debug/kmemleak
+	sleep 1
+	echo scan >/sys/kernel/debug/kmemleak
+	leaks=$(grep -c "unreferenced object" /sys/kernel/debug/kmemleak)
+	note "kmemleak: $leaks unreferenced objects"
+	[ "$leaks" = 0 ] || { head -n 40 /sys/kernel/debug/kmemleak; fail "kmemleak found leaks"; }
+}
+
 # Loads vfio-pci in no-IOMMU mode (the guest has no IOMMU).
 load_vfio() {
 	modprobe vfio enable_unsafe_noiommu_mode=1 && modprobe vfio-pci

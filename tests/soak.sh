@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# `make soak`: the debug-kernel stress, fault-injection and fuzz scenarios at ten times the
+# bounded run's length (iterations, writes, fault points, seeds), on igb and on nvme.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib.sh
+out=out/soak
+mkdir -p "$out"
+logs=()
+rc=0
+for topo in igb nvme; do
+	for seed in 11 12; do
+		label="soak-$topo-$seed"
+		echo "=== $label"
+		tests/vm.sh --kernel debug --topology "$topo" --qmp --no-kunit --timeout 5000 --log "$out/$label.log" \
+			--env PFSTUB_STRESS_ITER=250 --env PFSTUB_STRESS_SEED=$seed \
+			--env PFSTUB_FUZZ_COUNT=4000 --env PFSTUB_FUZZ_SEED=$seed --env PFSTUB_FUZZ_PARAMS=400 \
+			--env PFSTUB_FAULT_ENABLE_POINTS=400 \
+			tests/debug/*.sh >/dev/null 2>&1 || rc=1
+		grep -aE '^(ok|not ok) |# FAIL|^    # (fuzz|params|seed|after|kmemleak|operations|vf-enable|insmod|probe)' "$out/$label.log" || true
+		logs+=("$label=$out/$label.log")
+	done
+done
+python3 tests/results.py "$(pf_stub_kernel_src)/tools/testing/kunit/kunit.py" "${logs[@]}"
