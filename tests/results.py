@@ -16,6 +16,47 @@ import subprocess
 import sys
 
 
+# A kernel report is a console line matching REPORT and the lines after it up to the end of its
+# stack trace (`</TASK>`, `---[ end trace`) or 80 lines. Reports of the kernel itself that pf_stub's tests trigger but do not cause
+# are KNOWN: each entry lists patterns that must all match the report, and pf_stub must not
+# appear in it. A known report is listed but does not fail the run.
+REPORT = re.compile(r"Kernel panic|BUG:|WARNING:|Oops|KASAN|UBSAN|possible .*deadlock|"
+                    r"INFO: task .* blocked|unreferenced object 0x")
+KNOWN = [
+    # Linux 7.2 pciehp: pciehp_unconfigure_device() takes ctrl->reset_lock under
+    # pci_rescan_remove_lock, the reverse of pciehp_ist(); lockdep reports it on the first
+    # hot-unplug of any device. Lockdep then turns itself off, so surprise removal runs last.
+    ("pciehp lock order (upstream)",
+     [r"possible circular locking dependency", r"pciehp_unconfigure_device", r"reset_lock"]),
+]
+
+
+def kernel_reports(text):
+    """Returns (unknown, known) kernel reports of a console log, each a list of blocks."""
+    lines = text.splitlines()
+    starts = [i for i, l in enumerate(lines) if REPORT.search(l)]
+    unknown, known = [], []
+    i = 0
+    while i < len(starts):
+        start = starts[i]
+        end = min(start + 80, len(lines))
+        for j in range(start + 1, end):
+            if "</TASK>" in lines[j] or "---[ end trace" in lines[j]:
+                end = j + 1
+                break
+        block = "\n".join(lines[start:end])
+        name = None
+        if "pf_stub" not in block:
+            for kname, pats in KNOWN:
+                if all(re.search(p, block) for p in pats):
+                    name = kname
+        (known if name else unknown).append(name or block)
+        # Lines inside this block are part of it, not new reports.
+        while i < len(starts) and starts[i] < end:
+            i += 1
+    return unknown, known
+
+
 def section(text, begin, end):
     m = re.search(re.escape(begin) + r"\n(.*?)\n" + re.escape(end), text, re.S)
     return m.group(1) if m else None
@@ -56,6 +97,13 @@ def scenario_cases(block):
 
 
 def main():
+    if sys.argv[1] == "--scan":
+        unknown, known = kernel_reports(open(sys.argv[2], errors="replace").read())
+        for k in known:
+            print("known kernel report (not pf_stub's): " + k)
+        for b in unknown:
+            print("kernel report:\n" + b[:3000])
+        return 1 if unknown else 0
     kunit_py = sys.argv[1]
     results = []
     for arg in sys.argv[2:]:
@@ -81,7 +129,10 @@ def main():
             results += [(label + "." + n, ok) for n, ok in scenario_cases(block)]
         if not re.search(r"^PFSTUB-DONE rc=\d+", text, re.M):
             results.append((label + ".guest-no-clean-shutdown", False))
-        if re.search(r"Kernel panic|BUG:|WARNING:|Oops|KASAN|UBSAN|possible .*deadlock", text):
+        unknown, known = kernel_reports(text)
+        for k in known:
+            print("known kernel report (not pf_stub's): %s in %s" % (k, label))
+        if unknown:
             results.append((label + ".kernel-report", False))
     passed = sum(1 for _, ok in results if ok)
     skipped = sum(1 for _, ok in results if ok is None)

@@ -60,9 +60,10 @@ if [ "${PFSTUB_SKIP_DEBUG:-0}" != 1 ]; then
 	step "debug kernel"
 	if scripts/build-kernel.sh debug >/dev/null; then
 		run_vm debug-igb --kernel debug --topology igb --qmp --timeout 2400 \
-			tests/debug/*.sh tests/scenarios/bind-enable-disable.sh \
-			tests/scenarios/policy-adoption.sh tests/scenarios/policy-vfio-rmmod.sh \
-			tests/scenarios/unbind-rebind.sh
+			tests/debug/stress.sh tests/debug/faults.sh tests/debug/fuzz.sh \
+			tests/scenarios/bind-enable-disable.sh tests/scenarios/policy-adoption.sh \
+			tests/scenarios/policy-vfio-rmmod.sh tests/scenarios/unbind-rebind.sh \
+			tests/debug/surprise-removal.sh
 	else
 		extra+=(extra:debug-kernel-build=1)
 	fi

@@ -15,7 +15,7 @@ for topo in igb nvme; do
 		tests/vm.sh --kernel debug --topology "$topo" --qmp --no-kunit --timeout 5000 --log "$out/$label.log" \
 			--env PFSTUB_STRESS_ITER=250 --env PFSTUB_STRESS_SEED=$seed \
 			--env PFSTUB_FUZZ_COUNT=4000 --env PFSTUB_FUZZ_SEED=$seed --env PFSTUB_FUZZ_PARAMS=400 \
-			--env PFSTUB_FAULT_ENABLE_POINTS=400 \
+			--env PFSTUB_FAULT_ENABLE_POINTS=400 --env PFSTUB_FAULT_LOAD_STEP=1 --env PFSTUB_FAULT_LOAD_MAX=4000 \
 			tests/debug/*.sh >/dev/null 2>&1 || rc=1
 		grep -aE '^(ok|not ok) |# FAIL|^    # (fuzz|params|seed|after|kmemleak|operations|vf-enable|insmod|probe)' "$out/$label.log" || true
 		logs+=("$label=$out/$label.log")

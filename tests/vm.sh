@@ -120,7 +120,7 @@ if [ "$qrc" = 124 ]; then
 	echo "vm.sh: guest timed out after ${timeout}s" >&2
 	exit 1
 fi
-if grep -qaE 'Kernel panic|BUG:|WARNING:|Oops|KASAN|UBSAN|possible .*deadlock|INFO: task .* blocked' "$out"; then
+if ! python3 "$PF_STUB_ROOT/tests/results.py" --scan "$out" >&2; then
 	echo "vm.sh: kernel report in the console" >&2
 	exit 1
 fi
