@@ -36,7 +36,7 @@ def main():
     text = open(log, errors="replace").read()
     data = collections.defaultdict(lambda: collections.defaultdict(list))
     order = []
-    for m in re.finditer(r"^BENCH (\S+) (\S+) (\d+)$", text, re.M):
+    for m in re.finditer(r"^\s*BENCH (\S+) (\S+) (\d+)$", text, re.M):
         metric, drv, ns = m.group(1), m.group(2), int(m.group(3))
         if metric not in order:
             order.append(metric)
