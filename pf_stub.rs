@@ -1085,6 +1085,8 @@ mod tests {
             core::mem::size_of::<Shared>(),
             core::mem::size_of::<Option<Orphan>>()
         );
-        assert!(per_pf <= 512);
+        // Beyond its three mutexes (whose size depends on lock debugging), the per-PF state stays
+        // within 256 bytes.
+        assert!(per_pf <= 3 * core::mem::size_of::<Mutex<()>>() + 256);
     }
 }

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# `make soak`: the debug-kernel stress, fault-injection and fuzz scenarios at ten times the
-# bounded run's length (iterations, writes, fault points, seeds), on igb and on nvme.
+# `make soak`: the debug-kernel stress, fault-injection, fuzz and surprise-removal scenarios with
+# ten times the bounded run's work (stress iterations, fuzz writes and module-parameter loads;
+# every fault point of module load instead of every 4th), once on igb and once on nvme, with
+# other seeds than the bounded run.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -8,8 +10,9 @@ out=out/soak
 mkdir -p "$out"
 logs=()
 rc=0
-for topo in igb nvme; do
-	for seed in 11 12; do
+for run in igb:11 nvme:12; do
+	topo=${run%%:*} seed=${run#*:}
+	{
 		label="soak-$topo-$seed"
 		echo "=== $label"
 		tests/vm.sh --kernel debug --topology "$topo" --qmp --no-kunit --timeout 5000 --log "$out/$label.log" \
@@ -19,6 +22,6 @@ for topo in igb nvme; do
 			tests/debug/*.sh >/dev/null 2>&1 || rc=1
 		grep -aE '^(ok|not ok) |# FAIL|^    # (fuzz|params|seed|after|kmemleak|operations|vf-enable|insmod|probe)' "$out/$label.log" || true
 		logs+=("$label=$out/$label.log")
-	done
+	}
 done
 python3 tests/results.py "$(pf_stub_kernel_src)/tools/testing/kunit/kunit.py" "${logs[@]}"
