@@ -240,7 +240,8 @@ impl PciName {
     }
 }
 
-/// The name of a state change or refusal, as the uevent's `PF_STUB_EVENT`.
+/// Sends a `change` uevent on the PF with `PF_STUB_EVENT=<event>` and the variables `vars`;
+/// a failure to send it is logged, never returned: the state change has already happened.
 pub(crate) fn send_event(
     pdev: &pci::Device<impl kernel::device::DeviceContext>,
     event: &str,
@@ -598,6 +599,19 @@ struct IdList {
 }
 
 impl IdList {
+    /// No IDs.
+    const EMPTY: Self = Self {
+        ids: [DynamicId {
+            vendor: 0,
+            device: 0,
+            subvendor: 0,
+            subdevice: 0,
+            class: 0,
+            class_mask: 0,
+        }; MAX_IDS],
+        len: 0,
+    };
+
     fn as_slice(&self) -> &[DynamicId] {
         &self.ids[..self.len]
     }
@@ -669,17 +683,7 @@ fn parse_id(entry: &[u8]) -> Result<DynamicId> {
 /// Parses the whole `ids=` value. Empty entries (`a,,b`, a trailing comma) are skipped as
 /// pci-stub does; any malformed entry refuses the whole list, so a typo never half-applies.
 fn parse_ids(value: &[u8]) -> Result<IdList> {
-    let mut list = IdList {
-        ids: [DynamicId {
-            vendor: 0,
-            device: 0,
-            subvendor: 0,
-            subdevice: 0,
-            class: 0,
-            class_mask: 0,
-        }; MAX_IDS],
-        len: 0,
-    };
+    let mut list = IdList::EMPTY;
     for_each_entry(value, |entry, i| {
         list.ids[i] = parse_id(entry)?;
         list.len = i + 1;
@@ -721,6 +725,15 @@ struct AddrList {
 }
 
 impl AddrList {
+    /// No addresses: every PF may bind.
+    const EMPTY: Self = Self {
+        entries: [AddrEntry {
+            name: PciName { buf: [0; 12] },
+            num_vfs: None,
+        }; MAX_IDS],
+        len: 0,
+    };
+
     fn find(&self, name: &PciName) -> Option<&AddrEntry> {
         self.entries[..self.len].iter().find(|e| e.name == *name)
     }
@@ -791,13 +804,7 @@ fn parse_count(text: &[u8]) -> Result<u16> {
 
 /// Parses the `addrs=` value: comma-separated `[domain:]bus:dev.fn[@num_vfs]`.
 fn parse_addrs(value: &[u8]) -> Result<AddrList> {
-    let mut list = AddrList {
-        entries: [AddrEntry {
-            name: PciName { buf: [0; 12] },
-            num_vfs: None,
-        }; MAX_IDS],
-        len: 0,
-    };
+    let mut list = AddrList::EMPTY;
     for_each_entry(value, |entry, i| {
         let mut at = entry.split(|&c| c == b'@');
         let addr = at.next().ok_or(EINVAL)?;
@@ -817,54 +824,65 @@ fn parse_addrs(value: &[u8]) -> Result<AddrList> {
     Ok(list)
 }
 
+/// Logs why the load is refused: parameter `name` is invalid.
+fn refuse_load(name: &str, e: Error, expected: &str) -> Error {
+    pr_err!(
+        "refusing to load: invalid {}= (error {}); expected {}\n",
+        name,
+        e.to_errno(),
+        expected
+    );
+    e
+}
+
+/// Parses the string parameter `name`: `None` when not given; given empty is a mistake (an unset
+/// shell variable, say) and refused like any other bad value.
+fn string_param<T>(
+    name: &str,
+    value: Option<&[u8]>,
+    parse: impl FnOnce(&[u8]) -> Result<T>,
+    expected: &str,
+) -> Result<Option<T>> {
+    match value {
+        None => Ok(None),
+        Some(b"") => Err(refuse_load(name, EINVAL, expected)),
+        Some(v) => parse(v)
+            .map(Some)
+            .map_err(|e| refuse_load(name, e, expected)),
+    }
+}
+
 /// Parses and checks all module parameters; any bad one refuses the load.
 fn parse_config() -> Result<Config> {
-    let bad = |param: &str, e: Error, expected: &str| {
-        pr_err!(
-            "refusing to load: invalid {}= (error {}); expected {}\n",
-            param,
-            e.to_errno(),
-            expected
-        );
-        e
-    };
-    // A parameter given empty is a mistake (e.g. an unset shell variable): refuse it too.
-    let given = |v: Option<&'static [u8]>| match v {
-        Some(b"") => Err(EINVAL),
-        Some(v) => Ok(Some(v)),
-        None => Ok(None),
-    };
-    let id_list = given(ids.value())
-        .and_then(|v| parse_ids(v.unwrap_or(b"")))
-        .map_err(|e| {
-            bad(
-            "ids",
-            e,
-            "vendor:device[:subvendor[:subdevice[:class[:class_mask]]]] in hex, at most 32 entries",
-        )
-        })?;
-    let addr_list = given(addrs.value())
-        .and_then(|v| parse_addrs(v.unwrap_or(b"")))
-        .map_err(|e| {
-            bad(
-                "addrs",
-                e,
-                "[domain:]bus:dev.fn[@num_vfs] entries, at most 32",
-            )
-        })?;
-    let default_policy = match policy.value() {
-        None => Policy::Locked,
-        Some(v) => Policy::parse(v).map_err(|e| bad("policy", e, "locked or simple"))?,
-    };
-    let driver = match vf_driver.value() {
+    let id_list = string_param(
+        "ids",
+        ids.value(),
+        parse_ids,
+        "vendor:device[:subvendor[:subdevice[:class[:class_mask]]]] in hex, at most 32 entries",
+    )?
+    .unwrap_or(IdList::EMPTY);
+    let addr_list = string_param(
+        "addrs",
+        addrs.value(),
+        parse_addrs,
+        "[domain:]bus:dev.fn[@num_vfs] entries, at most 32",
+    )?
+    .unwrap_or(AddrList::EMPTY);
+    let default_policy = string_param("policy", policy.value(), Policy::parse, "locked or simple")?
+        .unwrap_or(Policy::Locked);
+    let driver = match string_param(
+        "vf_driver",
+        vf_driver.value(),
+        DriverName::parse,
+        "a driver name of 1-31 [A-Za-z0-9_.-]",
+    )? {
+        Some(d) => d,
         None => DriverName::parse(b"vfio-pci")?,
-        Some(v) => DriverName::parse(v)
-            .map_err(|e| bad("vf_driver", e, "a driver name of 1-31 [A-Za-z0-9_.-]"))?,
     };
     let autoprobe = match *module_parameters::vf_autoprobe.value() {
         0 => false,
         1 => true,
-        _ => return Err(bad("vf_autoprobe", EINVAL, "0 or 1")),
+        _ => return Err(refuse_load("vf_autoprobe", EINVAL, "0 or 1")),
     };
     Ok(Config {
         ids: id_list,

@@ -6,7 +6,8 @@ tools/testing/kunit/kunit.py parse --json; the guest scenarios print TAP-style
 `ok N name` / `not ok N name` lines between PFSTUB-SCENARIOS-BEGIN/END. Every case
 of every log counts once.
 
-usage: results.py KUNIT_PY LABEL=LOG... [--extra NAME=0|1 ...]
+usage: results.py KUNIT_PY LABEL=LOG... [extra:NAME=0|1 ...]   (0 = passed)
+       results.py --scan LOG   (kernel reports only)
 Prints one line per failed case and, last, `N passed, N failed`.
 Exit status 0 only when nothing failed and at least one case ran.
 """
@@ -108,8 +109,6 @@ def main():
     results = []
     for arg in sys.argv[2:]:
         label, _, rest = arg.partition("=")
-        if label == "--extra":
-            continue
         if arg.startswith("extra:"):
             name, _, val = arg[6:].partition("=")
             results.append((name, val == "0"))
