@@ -10,6 +10,9 @@
 #     --timeout SECONDS          kill the guest after this long (default 600)
 #     --log FILE                 also write the console to FILE
 #     --env NAME=VALUE           set NAME in the guest's environment (e.g. PFSTUB_STRESS_ITER)
+#     --icount SHIFT             deterministic guest clock: QEMU -icount shift=SHIFT,sleep=off, so
+#                                the guest's nanoseconds count its instructions (2^SHIFT ns each)
+#                                and idle waits, not the host's load (for the benchmark)
 #     --qmp                      let the guest remove and add devices: a console line
 #                                `PFSTUB-HOST device_del ID` (or device_add ...) is sent to QMP
 #
@@ -20,7 +23,7 @@
 set -euo pipefail
 . "$(dirname "$0")/../scripts/lib.sh"
 
-topology=both driver=rust flavour=base kunit=1 timeout=600 logfile="" qmp=0
+topology=both driver=rust flavour=base kunit=1 timeout=600 logfile="" qmp=0 icount=""
 scripts=()
 genv=()
 while [ $# -gt 0 ]; do
@@ -32,8 +35,9 @@ while [ $# -gt 0 ]; do
 	--timeout) timeout=$2; shift 2 ;;
 	--log) logfile=$2; shift 2 ;;
 	--qmp) qmp=1; shift ;;
+	--icount) icount=$2; shift 2 ;;
 	--env) genv+=("$2"); shift 2 ;;
-	-h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,23p' "$0"; exit 0 ;;
 	-*) echo "vm.sh: unknown option $1" >&2; exit 2 ;;
 	*) scripts+=("$1"); shift ;;
 	esac
@@ -82,6 +86,10 @@ qemu=(qemu-system-x86_64 -machine q35 -accel tcg -cpu max -smp 2 -m 1024
 	-display none -serial stdio -monitor none -no-reboot -nodefaults
 	-kernel "$kdir/arch/x86/boot/bzImage" -initrd "$stage.cpio.gz"
 	-device pci-testdev)
+if [ -n "$icount" ]; then
+	case "$icount" in [0-9]|1[0-9]) ;; *) echo "vm.sh: --icount takes a shift of 0-19" >&2; exit 2 ;; esac
+	qemu+=(-icount "shift=$icount,sleep=off")
+fi
 if [ "$topology" = igb ] || [ "$topology" = both ]; then
 	qemu+=(-device pcie-root-port,id=rp1,chassis=1,slot=1
 		-device igb,bus=rp1,id=igb0)

@@ -2,7 +2,7 @@
 # (in its default configuration and with policy=simple vf_autoprobe=1) on the same PFs, round
 # after round, and prints one "BENCH <metric> <driver> <ns>" line per measurement.
 ROUNDS=${PFSTUB_BENCH_ROUNDS:-20}
-SWEEP_EVERY=${PFSTUB_BENCH_SWEEP_EVERY:-4}
+SWEEP_EVERY=${PFSTUB_BENCH_SWEEP_EVERY:-1}
 REPS=200
 [ -n "$IGB_PF" ] && [ -n "$NVME_PF" ] || fail "the benchmark needs both PFs"
 
@@ -45,7 +45,7 @@ while [ "$r" -le "$ROUNDS" ]; do
 		t_write enable_nvme_64 "$d" "$SYS/$NVME_PF/sriov_numvfs" 64
 		unlock "$d" "$NVME_PF"
 		t_write disable_nvme_64 "$d" "$SYS/$NVME_PF/sriov_numvfs" 0
-		if [ $((r % SWEEP_EVERY)) = 1 ]; then
+		if [ $(((r - 1) % SWEEP_EVERY)) = 0 ]; then
 			for n in 1 2 4 8 16 32; do
 				t_write "sweep_enable_nvme_$n" "$d" "$SYS/$NVME_PF/sriov_numvfs" "$n"
 				unlock "$d" "$NVME_PF"

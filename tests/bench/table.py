@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Turns the guest's BENCH lines into a Markdown table.
 
-usage: table.py CONSOLE_LOG C_KO RUST_KO
+usage: table.py icount|realtime CONSOLE_LOG C_KO RUST_KO
 For every metric: median and min-max per driver (C pci-pf-stub, pf_stub as loaded by default,
 pf_stub with policy=simple vf_autoprobe=1), and the ratio pf_stub / C of the medians.
 """
@@ -31,8 +31,30 @@ def size(ko):
     return int(text), int(data), int(bss)
 
 
+def sweep_points(order, kind):
+    """(metric, VF count) of every nvme enable or disable measurement with a known count."""
+    for metric in order:
+        m = re.fullmatch(r"(?:sweep_)?%s_nvme_(\d+)" % kind, metric)
+        if m:
+            yield metric, int(m.group(1))
+
+
+def linear_fit(pts):
+    """Least-squares line through (count, ns): fixed cost, cost per VF, R^2, largest residual."""
+    n = len(pts)
+    mx = sum(x for x, _ in pts) / n
+    my = sum(y for _, y in pts) / n
+    sxx = sum((x - mx) ** 2 for x, _ in pts)
+    b = sum((x - mx) * (y - my) for x, y in pts) / sxx
+    a = my - b * mx
+    res = [y - (a + b * x) for x, y in pts]
+    syy = sum((y - my) ** 2 for _, y in pts)
+    r2 = 1 - sum(r * r for r in res) / syy if syy else 1.0
+    return a, b, r2, max(abs(r) for r in res)
+
+
 def main():
-    log, cko, rko = sys.argv[1:4]
+    clock, log, cko, rko = sys.argv[1:5]
     text = open(log, errors="replace").read()
     data = collections.defaultdict(lambda: collections.defaultdict(list))
     order = []
@@ -47,8 +69,11 @@ def main():
         if line.startswith("model name"):
             cpu = line.split(":", 1)[1].strip()
             break
-    print("pf_stub benchmark, %s, %s, %d cores, guest under QEMU TCG (q35), up to %d rounds"
-          % (datetime.date.today().isoformat(), cpu, len(open("/proc/cpuinfo").read().split("processor")) - 1, rounds))
+    cores = len(open("/proc/cpuinfo").read().split("processor")) - 1
+    how = {"icount": "guest clock = QEMU -icount shift=0: 1 ns per guest instruction, waits warped",
+           "realtime": "guest clock = host time"}[clock]
+    print("pf_stub benchmark, %s, %s, %d cores, guest under QEMU TCG (q35), %s, up to %d rounds"
+          % (datetime.date.today().isoformat(), cpu, cores, how, rounds))
     print()
     print("| metric | n | " + " | ".join(HEAD[d] + " median (min-max)" for d in DRIVERS)
           + " | default / C | simple / C |")
@@ -69,6 +94,21 @@ def main():
         for d in ("rust", "rust-simple"):
             ratios.append("%.3f" % (med[d] / med["c"]) if "c" in med and d in med else "-")
         print("| %s | %d | %s | %s |" % (metric, n, " | ".join(cells), " | ".join(ratios)))
+    fits = []
+    for kind in ("enable", "disable"):
+        for d in DRIVERS:
+            pts = [(n, statistics.median(data[metric][d]))
+                   for metric, n in sweep_points(order, kind) if data[metric].get(d)]
+            if len(pts) >= 3:
+                fits.append((kind, d) + linear_fit(pts))
+    if fits:
+        print()
+        print("Cost against the VF count on nvme (sweep medians and the 64-VF figure), least squares:")
+        print()
+        print("| operation | driver | fixed | per VF | R^2 | largest residual |")
+        print("|---|---|---|---|---|---|")
+        for kind, d, a, b, r2, worst in fits:
+            print("| %s | %s | %s | %s | %.4f | %s |" % (kind, HEAD[d], fmt(a), fmt(b), r2, fmt(worst)))
     print()
     ct, cd, cb = size(cko)
     rt, rd, rb = size(rko)
