@@ -32,6 +32,16 @@ KNOWN = [
 ]
 
 
+# A guest script's own shell error (a missing busybox applet, bad arithmetic) can end a worker
+# or a check early and let the scenario pass without testing anything: it fails the run too.
+SCRIPT_ERROR = re.compile(r"^\s*/init: /scenarios/\S+: line \d+: .*(not found|syntax error|bad substitution)")
+
+
+def script_errors(text):
+    """Returns the console lines where a guest test script hit a shell error."""
+    return [l.strip() for l in text.splitlines() if SCRIPT_ERROR.search(l)]
+
+
 def kernel_reports(text):
     """Returns (unknown, known) kernel reports of a console log, each a list of blocks."""
     lines = text.splitlines()
@@ -99,12 +109,16 @@ def scenario_cases(block):
 
 def main():
     if sys.argv[1] == "--scan":
-        unknown, known = kernel_reports(open(sys.argv[2], errors="replace").read())
+        text = open(sys.argv[2], errors="replace").read()
+        unknown, known = kernel_reports(text)
         for k in known:
             print("known kernel report (not pf_stub's): " + k)
         for b in unknown:
             print("kernel report:\n" + b[:3000])
-        return 1 if unknown else 0
+        errors = script_errors(text)
+        for e in errors:
+            print("test script error: " + e)
+        return 1 if unknown or errors else 0
     kunit_py = sys.argv[1]
     results = []
     for arg in sys.argv[2:]:
@@ -133,6 +147,10 @@ def main():
             print("known kernel report (not pf_stub's): %s in %s" % (k, label))
         if unknown:
             results.append((label + ".kernel-report", False))
+        for e in script_errors(text):
+            print("test script error in %s: %s" % (label, e))
+        if script_errors(text):
+            results.append((label + ".test-script-error", False))
     passed = sum(1 for _, ok in results if ok)
     skipped = sum(1 for _, ok in results if ok is None)
     failed = [n for n, ok in results if ok is False]

@@ -5,7 +5,8 @@
 #   tests/vm.sh [options] SCRIPT...
 #     --topology igb|nvme|both   emulated PFs (default: both); a pci-testdev is always present
 #     --driver rust|c            pf_stub, or the kernel's C pci-pf-stub in its place (default rust)
-#     --kernel base|debug        test kernel flavour (default base)
+#     --kernel base|debug|intree test kernel flavour (default base); intree is the base kernel
+#                                built with pf_stub in tree (scripts/build-intree.sh)
 #     --no-kunit                 do not run the KUnit suites first
 #     --timeout SECONDS          kill the guest after this long (default 600)
 #     --log FILE                 also write the console to FILE
@@ -37,7 +38,7 @@ while [ $# -gt 0 ]; do
 	--qmp) qmp=1; shift ;;
 	--icount) icount=$2; shift 2 ;;
 	--env) genv+=("$2"); shift 2 ;;
-	-h|--help) sed -n '2,23p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,25p' "$0"; exit 0 ;;
 	-*) echo "vm.sh: unknown option $1" >&2; exit 2 ;;
 	*) scripts+=("$1"); shift ;;
 	esac
@@ -47,8 +48,13 @@ case "$driver" in rust|c) ;; *) echo "vm.sh: --driver rust|c" >&2; exit 2 ;; esa
 [ ${#scripts[@]} -gt 0 ] || { echo "vm.sh: no script given" >&2; exit 2; }
 
 "$PF_STUB_ROOT/scripts/setup.sh"
-kdir=$("$PF_STUB_ROOT/scripts/build-kernel.sh" "$flavour")
-ko=$("$PF_STUB_ROOT/scripts/build-module.sh" "$flavour")
+if [ "$flavour" = intree ]; then
+	kdir=$("$PF_STUB_ROOT/scripts/build-intree.sh")
+	ko=""
+else
+	kdir=$("$PF_STUB_ROOT/scripts/build-kernel.sh" "$flavour")
+	ko=$("$PF_STUB_ROOT/scripts/build-module.sh" "$flavour")
+fi
 krel=$(cat "$kdir/include/config/kernel.release")
 
 # --- initramfs ---
@@ -67,8 +73,12 @@ for c in "$PF_STUB_ROOT"/tests/guest/*.c; do
 	cp "$bin" "$stage/bin/"
 done
 cp -a "$kdir/modroot/lib/modules/$krel" "$stage/lib/modules/"
-mkdir -p "$stage/lib/modules/$krel/extra"
-cp "$ko" "$stage/lib/modules/$krel/extra/pf_stub.ko"
+if [ -n "$ko" ]; then
+	mkdir -p "$stage/lib/modules/$krel/extra"
+	cp "$ko" "$stage/lib/modules/$krel/extra/pf_stub.ko"
+else
+	genv+=("PFSTUB_KO=/lib/modules/$krel/kernel/drivers/pci/pf_stub/pf_stub.ko")
+fi
 depmod -b "$stage" "$krel"
 cp "$PF_STUB_ROOT/tests/guest/init.sh" "$stage/init"
 cp "$PF_STUB_ROOT/tests/guest/lib.sh" "$stage/tests/lib.sh"
@@ -129,7 +139,7 @@ if [ "$qrc" = 124 ]; then
 	exit 1
 fi
 if ! python3 "$PF_STUB_ROOT/tests/results.py" --scan "$out" >&2; then
-	echo "vm.sh: kernel report in the console" >&2
+	echo "vm.sh: kernel report or test script error in the console" >&2
 	exit 1
 fi
 grep -qa '^PFSTUB-DONE rc=0' "$out"

@@ -43,17 +43,29 @@ expect_write OK "$d/sriov_lock" "unlock $T"
 expect_write OK "$d/sriov_numvfs" 0
 rmmod pf_stub || fail "rmmod failed"
 
-# Module parameters: random values for each; the load fails cleanly or succeeds.
+# Module parameters: random values for each; the load fails cleanly or succeeds. Every number
+# is drawn from $RANDOM in this shell (not in a command substitution's subshell, whose draws do
+# not advance the sequence), so a seed replays the same loads.
+# rstr N ALPHABET: sets $str to N characters drawn from ALPHABET.
+rstr() {
+	str="" j=0
+	while [ "$j" -lt "$1" ]; do
+		k=$((RANDOM % ${#2}))
+		str="$str${2:$k:1}"
+		j=$((j + 1))
+	done
+}
 RANDOM=$SEED
 loads=0 refused=0
 for i in $(seq 1 "${PFSTUB_FUZZ_PARAMS:-40}"); do
-	case $((RANDOM % 6)) in
-	0) p="ids=$(printf '%x:%x' $((RANDOM % 70000)) $RANDOM)$( [ $((RANDOM % 2)) = 0 ] && echo ",zz")" ;;
-	1) p="addrs=$(printf '%x:%x.%x' $((RANDOM % 300)) $((RANDOM % 40)) $((RANDOM % 10)))@$((RANDOM % 70000))" ;;
-	2) p="num_vfs=$((RANDOM * 3 - 20000))" ;;
-	3) p="policy=$(head -c $((RANDOM % 12)) /dev/urandom | tr -dc 'a-z')" ;;
-	4) p="vf_driver=$(head -c $((RANDOM % 40)) /dev/urandom | tr -dc 'a-z/_ -')" ;;
-	5) p="vf_autoprobe=$((RANDOM % 4 - 1))" ;;
+	r=$RANDOM a=$RANDOM b=$RANDOM c=$RANDOM e=$RANDOM
+	case $((r % 6)) in
+	0) p=$(printf 'ids=%x:%x' $((a % 70000)) "$b"); [ $((c % 2)) = 0 ] && p="$p,zz" ;;
+	1) p=$(printf 'addrs=%x:%x.%x@%d' $((a % 300)) $((b % 40)) $((c % 10)) $((e % 70000))) ;;
+	2) p="num_vfs=$((a * 3 - 20000))" ;;
+	3) rstr $((a % 12)) abcdefghijklmnopqrstuvwxyz; p="policy=$str" ;;
+	4) rstr $((a % 40)) 'abcdefghijklmnopqrstuvwxyz/_ -'; p="vf_driver=$str" ;;
+	5) p="vf_autoprobe=$((a % 4 - 1))" ;;
 	esac
 	if insmod "$PFSTUB_KO" "$p" 2>/dev/null; then
 		loads=$((loads + 1))

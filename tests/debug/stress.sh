@@ -12,11 +12,12 @@ d=$SYS/$pf
 bind_to "$pf" || fail "$pf did not bind"
 note "seed=$SEED iterations=$ITER per worker"
 
-# Each worker counts its operations and the ones that succeeded, in /tmp/stress.<name>.
+# Each worker counts its operations and the ones that succeeded, in /tmp/stress.<name>; its
+# random sequence is seeded from the run's seed and its own number.
 worker() {
-	name=$1
-	shift
-	RANDOM=$((SEED + $(echo "$name" | cksum | cut -d' ' -f1) % 1000))
+	name=$1 nr=$2
+	shift 2
+	RANDOM=$((SEED * 16 + nr))
 	ops=0 okc=0
 	i=0
 	while [ "$i" -lt "$ITER" ]; do
@@ -26,38 +27,45 @@ worker() {
 	done
 	echo "$name ops=$ops ok=$okc" >"/tmp/stress.$name"
 }
+# The random numbers are drawn before the pipelines: a pipeline's commands run in subshells,
+# whose draws would not advance the worker's own sequence (every iteration would repeat).
 w_numvfs() {
-	case $((RANDOM % 4)) in
+	r=$RANDOM n=$((RANDOM % 9))
+	case $((r % 4)) in
 	0) swrite "$d/sriov_numvfs" 0 ;;
 	1) swrite "$d/sriov_numvfs" 2 ;;
-	2) swrite "$d/sriov_numvfs" $((RANDOM % 9)) ;;
+	2) swrite "$d/sriov_numvfs" "$n" ;;
 	3) swrite "$d/sriov_lock" "unlock $T"; swrite "$d/sriov_lock" unlock ;;
 	esac | grep -q OK
 }
 w_knobs() {
-	case $((RANDOM % 8)) in
+	r=$RANDOM a=$((RANDOM % 2))
+	case $((r % 8)) in
 	0) swrite "$d/sriov_policy" simple ;;
 	1) swrite "$d/sriov_policy" locked ;;
 	2) swrite "$d/sriov_lock" lock ;;
 	3) swrite "$d/sriov_vf_token" "$T" ;;
 	4) swrite "$d/sriov_vf_token" "$T clear" ;;
-	5) swrite "$d/sriov_vf_autoprobe" $((RANDOM % 2)) ;;
+	5) swrite "$d/sriov_vf_autoprobe" "$a" ;;
 	6) swrite "$d/sriov_vf_driver" vfio-pci ;;
 	7) cat "$d/sriov_lock" "$d/sriov_vf_token" "$d/sriov_policy" ;;
 	esac | grep -q -e OK -e locked
 }
 w_bind() {
-	if [ $((RANDOM % 2)) = 0 ]; then
+	r=$RANDOM
+	if [ $((r % 2)) = 0 ]; then
 		swrite /sys/bus/pci/drivers/pf_stub/unbind "$pf"
 	else
 		swrite /sys/bus/pci/drivers_probe "$pf"
 	fi | grep -q OK
 }
 w_vfs() {
+	r=$RANDOM
 	for l in "$d"/virtfn*; do
 		[ -e "$l" ] || continue
 		vf=$(basename "$(readlink "$l")")
-		if [ $((RANDOM % 2)) = 0 ]; then
+		r=$((r / 2))
+		if [ $((r % 2)) = 0 ]; then
 			swrite "$SYS/$vf/driver_override" vfio-pci >/dev/null
 			swrite /sys/bus/pci/drivers/vfio-pci/bind "$vf"
 		else
@@ -69,13 +77,22 @@ w_module() {
 	if [ $((RANDOM % 2)) = 0 ]; then rmmod pf_stub; else insmod "$PFSTUB_KO"; fi
 }
 log_mark
-worker numvfs w_numvfs &
-worker knobs w_knobs &
-worker bind w_bind &
-worker vfs w_vfs &
-worker module w_module &
+rm -f /tmp/stress.*
+worker numvfs 1 w_numvfs &
+worker knobs 2 w_knobs &
+worker bind 3 w_bind &
+worker vfs 4 w_vfs &
+worker module 5 w_module &
 wait
-cat /tmp/stress.* | sed 's/^/# /'
+# A worker that died early would make the run pass without stressing anything.
+total=0
+for name in numvfs knobs bind vfs module; do
+	[ -f "/tmp/stress.$name" ] || fail "stress worker $name did not finish"
+	note "$(cat "/tmp/stress.$name")"
+	grep -q "^$name ops=$ITER " "/tmp/stress.$name" || fail "stress worker $name did not do $ITER operations"
+	total=$((total + ITER))
+done
+note "operations: $total"
 
 # Quiesce: the module loaded and the PF bound again, then check the state is coherent.
 [ -d /sys/module/pf_stub ] || insmod "$PFSTUB_KO" || fail "cannot reload pf_stub"

@@ -19,7 +19,9 @@ else
 fi
 export DRV MOD PFSTUB_DRIVER
 KREL=$(uname -r)
-PFSTUB_KO=/lib/modules/$KREL/extra/pf_stub.ko
+# The out-of-tree build is installed as extra/pf_stub.ko; the in-tree kernel (vm.sh --kernel
+# intree) names its own place.
+PFSTUB_KO=${PFSTUB_KO:-/lib/modules/$KREL/extra/pf_stub.ko}
 SYS=/sys/bus/pci/devices
 
 is_c() { [ "$PFSTUB_DRIVER" = c ]; }
