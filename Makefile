@@ -3,8 +3,10 @@
 # pf_stub builds two ways:
 #   out of tree:  make KDIR=<kernel build dir>   (default: the running kernel's build tree)
 #   in tree:      drop this folder in as drivers/pci/pf_stub/, add
-#                 `source "drivers/pci/pf_stub/Kconfig"` to drivers/pci/Kconfig and
-#                 `obj-y += pf_stub/` to drivers/pci/Makefile, then set CONFIG_PCI_PF_STUB_RUST.
+#                 `source "drivers/pci/pf_stub/Kconfig"` to drivers/pci/Kconfig (inside its
+#                 `if PCI`) and `obj-$(CONFIG_PCI_PF_STUB_RUST) += pf_stub/` to
+#                 drivers/pci/Makefile, then set CONFIG_PCI_PF_STUB_RUST
+#                 (scripts/build-intree.sh does exactly this; `make test` runs the result).
 
 ifneq ($(KERNELRELEASE),)
 

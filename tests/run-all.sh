@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # pf_stub's whole test suite, from a fresh machine: installs what it needs, builds the test
 # kernel (cached) and the module, checks style (rustfmt, CLIPPY=1 with no warnings), runs the
-# KUnit suites and every guest scenario on igb and nvme with pf_stub, runs the same scenarios
-# against the kernel's C pci-pf-stub, and prints `N passed, N failed` last.
+# KUnit suites and every guest scenario on igb and nvme with pf_stub, runs the debug-kernel
+# scenarios, runs the same scenarios against the kernel's C pci-pf-stub, builds and runs
+# pf_stub in tree, and prints `N passed, N failed` last.
 set -uo pipefail
 . "$(dirname "$0")/../scripts/lib.sh"
 cd "$PF_STUB_ROOT"
@@ -18,6 +19,11 @@ step "kernel"
 kdir=$(scripts/build-kernel.sh base) || { echo "kernel build failed"; echo "0 passed, 1 failed"; exit 1; }
 src=$(pf_stub_kernel_src)
 pf_stub_toolchain_env
+# Kernels cached under other keys are outdated builds (about 1 GB each): drop them.
+for f in base debug; do
+	keep=$(pf_stub_kernel_dir "$f")
+	find "$PF_STUB_CACHE" -maxdepth 1 -type d -name "kernel-$f-*" ! -path "$keep" -exec rm -rf {} +
+done
 
 step "rustfmt (kernel .rustfmt.toml)"
 mapfile -t rs < <(git ls-files '*.rs'; git ls-files --others --exclude-standard '*.rs')
@@ -72,6 +78,15 @@ run_vm c-both --topology both --driver c --no-kunit tests/scenarios/*.sh
 # The runner's single-PF topologies, with the main flow.
 run_vm rust-igb --topology igb --no-kunit tests/scenarios/bind-enable-disable.sh
 run_vm rust-nvme --topology nvme --no-kunit tests/scenarios/bind-enable-disable.sh
+# The in-tree build: the base kernel built with pf_stub as drivers/pci/pf_stub/ (its Kconfig and
+# Makefile), its KUnit suites, modprobe by name, and the main flow.
+step "in-tree build"
+if scripts/build-intree.sh >/dev/null; then
+	run_vm rust-intree --kernel intree --topology igb tests/intree/modprobe.sh \
+		tests/scenarios/bind-enable-disable.sh
+else
+	extra+=(extra:intree-build=1)
+fi
 
 step "results"
 python3 tests/results.py "$src/tools/testing/kunit/kunit.py" "${logs[@]}" "${extra[@]}"
