@@ -1,6 +1,8 @@
 # Surprise removal: with VFs enabled, locked and bound to vfio-pci, the igb PF is removed from
 # QEMU (device_del on its hot-pluggable pcie-root-port, native PCIe hotplug in the guest), then
 # added back and bound again. No oops, no leak, no hung task; pf_stub lets go of the module.
+# Linux 7.2 itself leaks the removed PF's struct pci_dev when VFs are enabled at hot-removal,
+# whatever the PF driver (the C pci-pf-stub too): check_kmemleak counts those objects apart.
 is_rust || exit 77
 [ "${PFSTUB_QMP:-0}" = 1 ] && [ -n "$IGB_PF" ] || exit 77
 T=2ab74924-c335-45f4-9b16-8569e5b08258
@@ -18,6 +20,7 @@ back() { [ -n "$(find_dev 8086 10c9)" ]; }
 load_vfio || fail "vfio-pci did not load"
 insmod "$PFSTUB_KO" || fail "insmod failed"
 pf=$IGB_PF
+removed=$pf
 bind_to "$pf" || fail "$pf did not bind"
 expect_write OK "$SYS/$pf/sriov_vf_token" "$T"
 expect_write OK "$SYS/$pf/sriov_numvfs" 4
@@ -42,4 +45,4 @@ expect_write OK "$SYS/$pf/sriov_lock" unlock
 expect_write OK "$SYS/$pf/sriov_numvfs" 0
 unbind "$pf"
 rmmod pf_stub || fail "rmmod failed"
-check_kmemleak
+check_kmemleak "$removed"
