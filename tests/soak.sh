@@ -11,7 +11,6 @@ cd "$(dirname "$0")/.."
 out=out/soak
 mkdir -p "$out"
 logs=()
-rc=0
 start=$(date +%s)
 for run in igb:11 nvme:12 igb:13; do
 	topo=${run%%:*} seed=${run#*:}
@@ -19,11 +18,18 @@ for run in igb:11 nvme:12 igb:13; do
 		label="soak-$topo-$seed"
 		echo "=== $label"
 		t0=$(date +%s)
+		envs=(--env PFSTUB_STRESS_ITER=300 --env PFSTUB_STRESS_SEED=$seed
+			--env PFSTUB_FUZZ_COUNT=4000 --env PFSTUB_FUZZ_SEED=$seed --env PFSTUB_FUZZ_PARAMS=400
+			--env PFSTUB_FAULT_ENABLE_POINTS=400 --env PFSTUB_FAULT_LOAD_STEP=1 --env PFSTUB_FAULT_LOAD_MAX=4000)
 		tests/vm.sh --kernel debug --topology "$topo" --qmp --no-kunit --timeout 4500 --log "$out/$label.log" \
-			--env PFSTUB_STRESS_ITER=300 --env PFSTUB_STRESS_SEED=$seed \
-			--env PFSTUB_FUZZ_COUNT=4000 --env PFSTUB_FUZZ_SEED=$seed --env PFSTUB_FUZZ_PARAMS=400 \
-			--env PFSTUB_FAULT_ENABLE_POINTS=400 --env PFSTUB_FAULT_LOAD_STEP=1 --env PFSTUB_FAULT_LOAD_MAX=4000 \
-			tests/debug/*.sh >/dev/null 2>&1 || rc=1
+			"${envs[@]}" tests/debug/*.sh >/dev/null 2>&1
+		if [ $? = 75 ]; then
+			# The kernel died before /init: nothing ran; keep its console and boot once more.
+			mv "$out/$label.log" "$out/$label.early-death.log"
+			echo "=== $label: the guest kernel died before /init; booting again"
+			tests/vm.sh --kernel debug --topology "$topo" --qmp --no-kunit --timeout 4500 --log "$out/$label.log" \
+				"${envs[@]}" tests/debug/*.sh >/dev/null 2>&1
+		fi
 		grep -aE '^(ok|not ok) |# FAIL|^    # (fuzz|params|seed|after|kmemleak|operations|vf-enable|insmod|probe|numvfs|knobs|bind|vfs|module)' "$out/$label.log" || true
 		echo "=== $label: $(($(date +%s) - t0)) s"
 		logs+=("$label=$out/$label.log")

@@ -20,7 +20,8 @@
 # A script runs in the guest under /bin/sh (busybox) with tests/guest/lib.sh sourced: $DRV,
 # $IGB_PF, $NVME_PF, $NOSRIOV and helpers such as expect_write and expect_vfs. It passes by
 # exiting 0, fails by exiting non-zero, and is skipped by exiting 77. The console is printed;
-# the exit status is non-zero when any script (or KUnit case) fails.
+# the exit status is non-zero when any script (or KUnit case) fails, and 75 when the guest
+# kernel did not even reach /init.
 set -euo pipefail
 . "$(dirname "$0")/../scripts/lib.sh"
 
@@ -134,6 +135,12 @@ timeout --foreground -k 5 "$timeout" "${qemu[@]}" -append "$append" </dev/null 2
 qrc=${PIPESTATUS[0]}
 set -e
 [ -z "$logfile" ] || cp "$out" "$logfile"
+# A kernel that dies (or hangs) before /init has run nothing of pf_stub's: say so with exit
+# status 75, which lets the caller boot once more instead of counting a test failure.
+if ! grep -qa '^PFSTUB-INIT' "$out"; then
+	echo "vm.sh: the guest kernel did not reach /init" >&2
+	exit 75
+fi
 if [ "$qrc" = 124 ]; then
 	echo "vm.sh: guest timed out after ${timeout}s" >&2
 	exit 1

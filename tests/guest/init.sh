@@ -8,6 +8,8 @@ mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
 mount -t debugfs debugfs /sys/kernel/debug
 mount -t tmpfs tmpfs /tmp
+# Tells tests/vm.sh that the kernel booted as far as user space.
+echo "PFSTUB-INIT"
 mkdir -p /var/log
 hostname guest
 . /tests/lib.sh
