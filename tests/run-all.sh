@@ -53,15 +53,7 @@ run_vm() { # label, vm.sh args...
 	local label=$1
 	shift
 	step "guest: $label"
-	tests/vm.sh --log "$out/$label.log" "$@" >/dev/null 2>&1
-	if [ $? = 75 ]; then
-		# The guest kernel died before /init (once seen: a KASAN report in an interrupt at
-		# 0.005 s on the debug kernel under TCG): nothing of pf_stub ran. Keep that console and
-		# boot once more; a second early death fails through the log.
-		mv "$out/$label.log" "$out/$label.early-death.log"
-		echo "# $label: the guest kernel died before /init (kept in $label.early-death.log); booting again"
-		tests/vm.sh --log "$out/$label.log" "$@" >/dev/null 2>&1
-	fi
+	pf_stub_vm "$out/$label.log" "$@"
 	grep -aE '^(ok|not ok) |# FAIL|^# (pf_stub_[a-z_]+|Totals):' "$out/$label.log" | grep -v '^    ' || true
 	logs+=("$label=$out/$label.log")
 }

@@ -27,15 +27,8 @@ while [ "$boot" -lt 3 ] || [ $(($(date +%s) - start)) -lt "$budget" ]; do
 		envs=(--env PFSTUB_STRESS_ITER=300 --env PFSTUB_STRESS_SEED=$seed
 			--env PFSTUB_FUZZ_COUNT=4000 --env PFSTUB_FUZZ_SEED=$seed --env PFSTUB_FUZZ_PARAMS=400
 			--env PFSTUB_FAULT_ENABLE_POINTS=400 --env PFSTUB_FAULT_LOAD_STEP=1 --env PFSTUB_FAULT_LOAD_MAX=4000)
-		tests/vm.sh --kernel debug --topology "$topo" --qmp --no-kunit --timeout 4500 --log "$out/$label.log" \
-			"${envs[@]}" tests/debug/*.sh >/dev/null 2>&1
-		if [ $? = 75 ]; then
-			# The kernel died before /init: nothing ran; keep its console and boot once more.
-			mv "$out/$label.log" "$out/$label.early-death.log"
-			echo "=== $label: the guest kernel died before /init; booting again"
-			tests/vm.sh --kernel debug --topology "$topo" --qmp --no-kunit --timeout 4500 --log "$out/$label.log" \
-				"${envs[@]}" tests/debug/*.sh >/dev/null 2>&1
-		fi
+		pf_stub_vm "$out/$label.log" --kernel debug --topology "$topo" --qmp --no-kunit --timeout 4500 \
+			"${envs[@]}" tests/debug/*.sh
 		grep -aE '^(ok|not ok) |# FAIL|^    # (fuzz|params|seed|after|kmemleak|operations|vf-enable|insmod|probe|numvfs|knobs|bind|vfs|module)' "$out/$label.log" || true
 		echo "=== $label: $(($(date +%s) - t0)) s"
 		logs+=("$label=$out/$label.log")
