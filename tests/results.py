@@ -147,9 +147,10 @@ def main():
             print("known kernel report (not pf_stub's): %s in %s" % (k, label))
         if unknown:
             results.append((label + ".kernel-report", False))
-        for e in script_errors(text):
+        errors = script_errors(text)
+        for e in errors:
             print("test script error in %s: %s" % (label, e))
-        if script_errors(text):
+        if errors:
             results.append((label + ".test-script-error", False))
     passed = sum(1 for _, ok in results if ok)
     skipped = sum(1 for _, ok in results if ok is None)
