@@ -46,8 +46,7 @@ fi
 # The driver's sources, copied by content so unchanged files keep their times and are not
 # rebuilt.
 mkdir -p "$tree/drivers/pci/pf_stub"
-rsync -rc --delete --exclude .git --exclude out --include '*/' --include '*.rs' --include Makefile \
-	--include Kconfig --exclude '*' --prune-empty-dirs "$PF_STUB_ROOT/" "$tree/drivers/pci/pf_stub/"
+rsync -rc --delete "${PF_STUB_SOURCES[@]}" "$PF_STUB_ROOT/" "$tree/drivers/pci/pf_stub/"
 
 if [ ! -f "$out/.pf_stub-configured" ]; then
 	rm -rf "$out" && mkdir -p "$out"

@@ -10,8 +10,7 @@ pf_stub_toolchain_env
 kdir=$("$PF_STUB_ROOT/scripts/build-kernel.sh" "$flavour")
 b="$PF_STUB_CACHE/module-$flavour"
 mkdir -p "$b"
-rsync -a --delete --exclude .git --exclude out --include '*/' --include '*.rs' --include Makefile \
-	--include Kconfig --exclude '*' "$PF_STUB_ROOT/" "$b/src/" 
+rsync -a --delete "${PF_STUB_SOURCES[@]}" "$PF_STUB_ROOT/" "$b/src/"
 # shellcheck disable=SC2046
 make -s -C "$b/src" KDIR="$kdir" $(pf_stub_kernel_make_flags "$flavour") "$@" >&2
 echo "$b/src/pf_stub.ko"

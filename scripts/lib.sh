@@ -14,6 +14,11 @@ pf_stub_toolchain_env() {
 	export RUST_LIB_SRC
 }
 
+# The files a build of the driver needs (its Rust sources, Makefile and Kconfig), as rsync
+# filter rules, for the copies the module and in-tree builds make.
+PF_STUB_SOURCES=(--exclude .git --exclude out --include '*/' --include '*.rs' --include Makefile
+	--include Kconfig --exclude '*' --prune-empty-dirs)
+
 # Kernel source tree unpacked from Debian's linux-source-7.2 package.
 pf_stub_kernel_src() {
 	local ver tree

@@ -20,19 +20,17 @@ while [ "$boot" -lt 3 ] || [ $(($(date +%s) - start)) -lt "$budget" ]; do
 	[ $((boot % 2)) = 1 ] && topo=nvme
 	seed=$((11 + boot))
 	boot=$((boot + 1))
-	{
-		label="soak-$topo-$seed"
-		echo "=== $label"
-		t0=$(date +%s)
-		envs=(--env PFSTUB_STRESS_ITER=300 --env PFSTUB_STRESS_SEED=$seed
-			--env PFSTUB_FUZZ_COUNT=4000 --env PFSTUB_FUZZ_SEED=$seed --env PFSTUB_FUZZ_PARAMS=400
-			--env PFSTUB_FAULT_ENABLE_POINTS=400 --env PFSTUB_FAULT_LOAD_STEP=1 --env PFSTUB_FAULT_LOAD_MAX=4000)
-		pf_stub_vm "$out/$label.log" --kernel debug --topology "$topo" --qmp --no-kunit --timeout 4500 \
-			"${envs[@]}" tests/debug/*.sh
-		grep -aE '^(ok|not ok) |# FAIL|^    # (fuzz|params|seed|after|kmemleak|operations|vf-enable|insmod|probe|numvfs|knobs|bind|vfs|module)' "$out/$label.log" || true
-		echo "=== $label: $(($(date +%s) - t0)) s"
-		logs+=("$label=$out/$label.log")
-	}
+	label="soak-$topo-$seed"
+	echo "=== $label"
+	t0=$(date +%s)
+	envs=(--env PFSTUB_STRESS_ITER=300 --env PFSTUB_STRESS_SEED=$seed
+		--env PFSTUB_FUZZ_COUNT=4000 --env PFSTUB_FUZZ_SEED=$seed --env PFSTUB_FUZZ_PARAMS=400
+		--env PFSTUB_FAULT_ENABLE_POINTS=400 --env PFSTUB_FAULT_LOAD_STEP=1 --env PFSTUB_FAULT_LOAD_MAX=4000)
+	pf_stub_vm "$out/$label.log" --kernel debug --topology "$topo" --qmp --no-kunit --timeout 4500 \
+		"${envs[@]}" tests/debug/*.sh
+	grep -aE '^(ok|not ok) |# FAIL|^    # (fuzz|params|seed|after|kmemleak|operations|vf-enable|insmod|probe|numvfs|knobs|bind|vfs|module)' "$out/$label.log" || true
+	echo "=== $label: $(($(date +%s) - t0)) s"
+	logs+=("$label=$out/$label.log")
 done
 echo "=== soak: $boot boots, $(($(date +%s) - start)) s in all"
 python3 tests/results.py "$(pf_stub_kernel_src)/tools/testing/kunit/kunit.py" "${logs[@]}"
