@@ -4,8 +4,9 @@
 # writes and module-parameter loads, every fault point of module load instead of every 4th),
 # boot after boot (igb, nvme, igb, ... each with its own seed, none of them the bounded run's)
 # until PFSTUB_SOAK_MINUTES (default 90) have passed, and at least three boots. The bounded
-# debug run of `make test` takes about 7-9 minutes, so the soak runs over ten times as long; one
-# boot takes about 19-21 minutes on 2 cores under TCG.
+# debug scenarios of `make test` take about 5 minutes (7-8 with the machine shared), so the soak
+# runs over ten times as long. One boot takes 15-22 minutes on 2 cores under TCG, the nvme boots
+# the longer (their fuzzed writes enable up to 64 VFs), hence a budget in minutes, not boots.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
