@@ -18,27 +18,30 @@ use kernel::{
 
 #[path = "rust/mod.rs"]
 pub mod kext;
+mod adoption;
 mod sriov;
 mod sysfs;
 mod vf_token;
 
+use adoption::{
+    Adoption,
+    Keeper,
+    Kept, //
+};
 use kext::{
     module_ref::ModuleRef,
     notifier::{BusEvent, BusNotifier, BusNotify},
     pci_sriov::{self, DynamicId, SriovCore, SriovDevice, SriovRelations},
+    rescan::run_locked,
     uevent::UeventEnv,
 };
 use sriov::{Action, Guard, Policy, Request, UnbindAction};
-use vf_token::VfToken;
 
 /// The driver name, as used with `driver_override` and in `/sys/bus/pci/drivers/`.
 const NAME: &CStr = c"pf_stub";
 
 /// Most entries `ids=` and `addrs=` take; more is refused rather than silently dropped.
 const MAX_IDS: usize = 32;
-
-/// Most PFs whose locked, in-use VFs are remembered across an unbind.
-const MAX_ORPHANS: usize = 16;
 
 crate::module_param_string!(
     ids,
@@ -191,6 +194,7 @@ impl BusNotify for VfWatch {
                 }
             }
             BusEvent::BoundDriver | BusEvent::UnboundDriver => self.update_pin(),
+            BusEvent::DelDevice => {}
         }
     }
 }
@@ -206,22 +210,20 @@ pub(crate) struct PfStub {
     pub(crate) watch: BusNotifier<VfWatch>,
 }
 
-/// What a PF whose locked, in-use VFs outlive an unbind leaves behind, to be adopted.
-struct Orphan {
-    name: PciName,
-    num_vf: u16,
-    policy: Policy,
-    token: Option<VfToken>,
-    knobs: VfKnobs,
-    module_pin: Option<ModuleRef>,
-}
-
-/// Driver-wide data: the parsed parameters and the orphan records.
+/// Driver-wide data: the parsed parameters and the records of kept VFs.
 #[pin_data]
 pub(crate) struct Shared {
     config: Config,
+    /// Records of kept VFs, and the watcher that removes them with their PF.
     #[pin]
-    orphans: Mutex<[Option<Orphan>; MAX_ORPHANS]>,
+    keeper: BusNotifier<Keeper>,
+}
+
+impl Shared {
+    /// The keeper of records.
+    fn keeper(&self) -> &Keeper {
+        self.keeper.handler().get_ref()
+    }
 }
 
 /// The name of a PCI device (`dddd:bb:dd.f`).
@@ -410,33 +412,26 @@ impl pci_sriov::Driver for PfStub {
                 return Err(ENODEV);
             }
 
-            // An orphan record of this PF, if its VFs are still the ones it left.
+            // A record of this PF's kept VFs, if they are still the ones it left. This also
+            // reserves the slot this PF's unbind may fill.
             let current = pdev.num_vf();
-            let orphan = {
-                let mut orphans = shared.orphans.lock();
-                let found = orphans
-                    .iter_mut()
-                    .find(|o| matches!(o, Some(o) if o.name == name));
-                match found {
-                    Some(slot) => {
-                        let o = slot.take();
-                        match o {
-                            Some(o) if o.num_vf == current && current > 0 => Some(o),
-                            _ => {
-                                dev_warn!(pdev, "discarding the stale record of an earlier bind: the VFs changed\n");
-                                None
-                            }
-                        }
-                    }
-                    None => None,
+            let kept = match shared.keeper().bind(pdev)? {
+                Adoption::Adopt(k) => Some(k),
+                Adoption::Stale => {
+                    dev_warn!(
+                        pdev,
+                        "discarding the record of an earlier bind: SR-IOV was disabled or enabled again since; binding fresh\n"
+                    );
+                    None
                 }
+                Adoption::None => None,
             };
 
-            let (guard, knobs, module_pin, adopted) = match orphan {
-                Some(o) => (
-                    Guard::restore(o.policy, true, o.token),
-                    o.knobs,
-                    o.module_pin,
+            let (guard, knobs, module_pin, adopted) = match kept {
+                Some(k) => (
+                    Guard::restore(k.policy, true, k.token),
+                    k.knobs,
+                    k.module_pin,
                     true,
                 ),
                 None => {
@@ -513,8 +508,32 @@ impl pci_sriov::Driver for PfStub {
                         );
                     }
                     let mut guard = this.guard.lock();
-                    // A failure is logged and leaves the PF bound without VFs.
-                    let _ = this.configure(pdev, &mut guard, n);
+                    let guard = &mut *guard;
+                    // The path of a `sriov_numvfs` write, under the same locks: this thread holds
+                    // the device lock; the rescan/remove lock is held by the enumerating thread
+                    // when the PF is not on the bus yet (this probe is its first), else
+                    // `run_locked` takes it without waiting for it here. A failure is logged and
+                    // leaves the PF bound without VFs.
+                    if !pdev.is_added() {
+                        let _ = this.configure(pdev, guard, n);
+                    } else {
+                        match run_locked(&shared.keeper().queue, pdev, |pdev| {
+                            this.configure(pdev, guard, n)
+                        }) {
+                            Ok(_) => {}
+                            Err(e) if e == ENODEV => dev_info!(
+                                pdev,
+                                "num_vfs={} not enabled: the PF is being removed\n",
+                                n
+                            ),
+                            Err(e) => dev_err!(
+                                pdev,
+                                "num_vfs={} not enabled: error {:?}\n",
+                                n,
+                                e
+                            ),
+                        }
+                    }
                 }
                 Ok(())
             }))
@@ -526,59 +545,96 @@ impl pci_sriov::Driver for PfStub {
     }
 
     fn unbind(pdev: &pci::Device<Core<'_>>, shared: Pin<&Shared>, this: Pin<&Self>) {
-        // The PCI core takes its rescan/remove lock before calling `sriov_configure`, which takes
-        // the guard: take them in the same order here.
-        let _rescan = pdev.lock_rescan_remove_on_unbind();
+        // Locks: the driver core holds the PF's device lock. In a removal the remover also holds
+        // `pci_rescan_remove_lock` and has cleared `PCI_DEV_ADDED` before asking for the device
+        // lock; in a plain unbind (sysfs `unbind`, `rmmod`) nobody does, and a removal may start
+        // at any time: see `kext::rescan`. The guard is taken after the device lock, as in
+        // `sriov_configure`.
+        let keeper = shared.keeper();
         let mut guard = this.guard.lock();
         let current = pdev.num_vf();
         let assigned = pdev.vfs_assigned();
         let in_use = pdev.num_vf_bound();
         let watch = this.watch_ref();
-        match sriov::on_unbind(current, assigned, in_use, guard.locked) {
-            UnbindAction::Nothing => {}
-            UnbindAction::Disable => {
+        let removing = !pdev.is_added();
+        match sriov::on_unbind(removing, current, assigned, in_use, guard.locked) {
+            UnbindAction::Nothing => keeper.unbound(pdev),
+            UnbindAction::Remove => {
+                // The remover holds the rescan/remove lock: this thread, whose `pci_stop_dev()`
+                // called us (a thread that raced the removal into this unbind leaves
+                // `PCI_DEV_ADDED` set until it is done, see `run_locked`).
                 pdev.disable_sriov();
-                dev_info!(pdev, "unbind: disabled {} VFs\n", current);
-                send_event(pdev, "disabled", &[("PF_STUB_NUM_VFS", b"0")]);
+                dev_warn!(
+                    pdev,
+                    "PF removed with {} VFs ({} in use{}): removed them with it\n",
+                    current,
+                    in_use,
+                    if guard.locked { ", locked" } else { "" }
+                );
+                send_event(pdev, "removed", &[]);
+                keeper.unbound(pdev);
             }
-            UnbindAction::Keep => dev_warn!(
-                pdev,
-                "unbind: leaving {} VFs enabled: {} assigned to a guest\n",
-                current,
-                assigned
-            ),
-            UnbindAction::KeepLocked => {
-                let mut orphans = shared.orphans.lock();
-                let name = PciName::of(pdev);
-                let free = orphans.iter_mut().find(|o| o.is_none());
-                match free {
-                    Some(slot) => {
-                        *slot = Some(Orphan {
-                            name,
-                            num_vf: current,
-                            policy: guard.policy,
-                            token: guard.take_token(),
-                            knobs: *watch.knobs.lock(),
-                            module_pin: watch.module_pin.lock().take(),
-                        });
-                        dev_info!(
-                            pdev,
-                            "unbind: leaving {} locked VFs in place ({} in use); bind pf_stub again to adopt them\n",
-                            current,
-                            in_use
-                        );
-                        send_event(pdev, "orphaned", &[]);
+            UnbindAction::Disable => {
+                match run_locked(&keeper.queue, pdev, |pdev| pdev.disable_sriov()) {
+                    Ok(()) => {
+                        dev_info!(pdev, "unbind: disabled {} VFs\n", current);
+                        send_event(pdev, "disabled", &[("PF_STUB_NUM_VFS", b"0")]);
+                        keeper.unbound(pdev);
                     }
-                    None => dev_err!(
-                        pdev,
-                        "unbind: leaving {} locked, in-use VFs in place, but too many PFs are waiting for adoption to remember their lock\n",
-                        current
-                    ),
+                    Err(e) if e == ENODEV => {
+                        // The PF's removal began while we waited; its remover waits for this
+                        // unbind and then deletes the PF, which has no driver by then: the keeper
+                        // removes the VFs when the PF is deleted.
+                        dev_warn!(
+                            pdev,
+                            "unbind: the PF is being removed: its {} VFs are removed with it\n",
+                            current
+                        );
+                        keeper.removing(pdev);
+                    }
+                    Err(e) => {
+                        dev_err!(
+                            pdev,
+                            "unbind: could not disable {} VFs ({:?}): leaving them enabled\n",
+                            current,
+                            e
+                        );
+                        keeper.unbound(pdev);
+                    }
                 }
+            }
+            UnbindAction::Keep => {
+                dev_warn!(
+                    pdev,
+                    "unbind: leaving {} VFs enabled: {} assigned to a guest\n",
+                    current,
+                    assigned
+                );
+                keeper.unbound(pdev);
+            }
+            UnbindAction::KeepLocked => {
+                keeper.keep(
+                    pdev,
+                    Kept {
+                        vf0: pdev.virtfn(0),
+                        num_vf: current,
+                        policy: guard.policy,
+                        token: guard.take_token(),
+                        knobs: *watch.knobs.lock(),
+                        module_pin: watch.module_pin.lock().take(),
+                    },
+                );
+                dev_info!(
+                    pdev,
+                    "unbind: leaving {} locked VFs in place ({} in use); bind pf_stub again to adopt them\n",
+                    current,
+                    in_use
+                );
+                send_event(pdev, "orphaned", &[]);
             }
         }
         // The VF watcher goes with the driver data; without a PF driver nothing pins the module
-        // but an orphan record.
+        // but a record of kept VFs.
         *watch.module_pin.lock() = None;
     }
 
@@ -921,7 +977,7 @@ impl kernel::InPlaceModule for PfStubModule {
                     module,
                     try_pin_init!(Shared {
                         config,
-                        orphans <- new_mutex!([const { None }; MAX_ORPHANS]),
+                        keeper <- BusNotifier::new(Keeper::new()),
                     }),
                 ),
             }))
@@ -1101,7 +1157,7 @@ mod tests {
             core::mem::size_of::<Mutex<Guard>>(),
             core::mem::size_of::<BusNotifier<VfWatch>>(),
             core::mem::size_of::<Shared>(),
-            core::mem::size_of::<Option<Orphan>>()
+            core::mem::size_of::<Kept>()
         );
         // Beyond its three mutexes (whose size depends on lock debugging), the per-PF state stays
         // within 256 bytes.

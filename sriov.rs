@@ -366,6 +366,9 @@ impl Guard {
 pub(crate) enum UnbindAction {
     /// No VFs: nothing to do.
     Nothing,
+    /// The PF is being removed from the system: its VFs go with it, whatever the lock, the
+    /// token or their users, since nothing can manage VFs whose PF is gone.
+    Remove,
     /// Disable the VFs: nobody else manages them once the PF driver is gone.
     Disable,
     /// Leave the VFs: they are assigned to a guest and removing them would surprise it.
@@ -376,10 +379,19 @@ pub(crate) enum UnbindAction {
 }
 
 /// Decides what unbind does with `current` enabled VFs, of which `assigned` are assigned to a
-/// guest and `in_use` bound to a driver, under the lock state `locked`.
-pub(crate) fn on_unbind(current: u16, assigned: u16, in_use: u16, locked: bool) -> UnbindAction {
+/// guest and `in_use` bound to a driver, under the lock state `locked`; `removing` when the PF
+/// itself is being removed (no longer on the bus).
+pub(crate) fn on_unbind(
+    removing: bool,
+    current: u16,
+    assigned: u16,
+    in_use: u16,
+    locked: bool,
+) -> UnbindAction {
     if current == 0 {
         UnbindAction::Nothing
+    } else if removing {
+        UnbindAction::Remove
     } else if locked && in_use > 0 {
         UnbindAction::KeepLocked
     } else if assigned > 0 {
@@ -387,6 +399,13 @@ pub(crate) fn on_unbind(current: u16, assigned: u16, in_use: u16, locked: bool) 
     } else {
         UnbindAction::Disable
     }
+}
+
+/// Whether a record of `kept` VFs may be adopted by a PF that has `now` VFs: the same count, and
+/// the same VF devices (`same_vf0`: SR-IOV was not disabled and enabled again in between, by
+/// another driver or by hand, which would make the record govern VFs it never protected).
+pub(crate) fn adoptable(kept: u16, now: u16, same_vf0: bool) -> bool {
+    kept > 0 && kept == now && same_vf0
 }
 
 #[kunit_tests(pf_stub_sriov)]
@@ -609,13 +628,32 @@ mod tests {
 
     #[test]
     fn unbind_disables_unless_assigned() {
-        assert_eq!(on_unbind(0, 0, 0, false), UnbindAction::Nothing);
-        assert_eq!(on_unbind(0, 0, 0, true), UnbindAction::Nothing);
-        assert_eq!(on_unbind(8, 0, 0, false), UnbindAction::Disable);
-        assert_eq!(on_unbind(8, 0, 3, false), UnbindAction::Disable);
-        assert_eq!(on_unbind(8, 0, 0, true), UnbindAction::Disable);
-        assert_eq!(on_unbind(8, 1, 0, false), UnbindAction::Keep);
-        assert_eq!(on_unbind(8, 0, 1, true), UnbindAction::KeepLocked);
-        assert_eq!(on_unbind(8, 1, 1, true), UnbindAction::KeepLocked);
+        assert_eq!(on_unbind(false, 0, 0, 0, false), UnbindAction::Nothing);
+        assert_eq!(on_unbind(false, 0, 0, 0, true), UnbindAction::Nothing);
+        assert_eq!(on_unbind(false, 8, 0, 0, false), UnbindAction::Disable);
+        assert_eq!(on_unbind(false, 8, 0, 3, false), UnbindAction::Disable);
+        assert_eq!(on_unbind(false, 8, 0, 0, true), UnbindAction::Disable);
+        assert_eq!(on_unbind(false, 8, 1, 0, false), UnbindAction::Keep);
+        assert_eq!(on_unbind(false, 8, 0, 1, true), UnbindAction::KeepLocked);
+        assert_eq!(on_unbind(false, 8, 1, 1, true), UnbindAction::KeepLocked);
+    }
+
+    #[test]
+    fn removal_takes_the_vfs_whatever_the_lock() {
+        assert_eq!(on_unbind(true, 0, 0, 0, true), UnbindAction::Nothing);
+        assert_eq!(on_unbind(true, 8, 0, 0, false), UnbindAction::Remove);
+        assert_eq!(on_unbind(true, 8, 0, 8, true), UnbindAction::Remove);
+        assert_eq!(on_unbind(true, 8, 2, 2, true), UnbindAction::Remove);
+        assert_eq!(on_unbind(true, 8, 1, 0, false), UnbindAction::Remove);
+    }
+
+    #[test]
+    fn adoption_needs_the_same_vfs() {
+        assert!(adoptable(2, 2, true));
+        // SR-IOV disabled and enabled again with the same count: new VF devices.
+        assert!(!adoptable(2, 2, false));
+        assert!(!adoptable(2, 4, true));
+        assert!(!adoptable(2, 0, false));
+        assert!(!adoptable(0, 0, false));
     }
 }

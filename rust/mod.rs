@@ -12,6 +12,8 @@
 //! - [`notifier`]: PCI bus notifiers;
 //! - [`module_param`]: string module parameters (`module_param_string` in C);
 //! - [`module_ref`]: a reference on the module itself, to refuse `rmmod` while it is held;
+//! - [`rescan`]: the PCI rescan/remove lock for SR-IOV changes outside `sriov_configure`, and a
+//!   workqueue owned by the module;
 //! - [`uevent`]: `change` uevents with variables.
 
 pub mod device_attr;
@@ -19,4 +21,5 @@ pub mod module_param;
 pub mod module_ref;
 pub mod notifier;
 pub mod pci_sriov;
+pub mod rescan;
 pub mod uevent;

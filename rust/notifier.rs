@@ -21,6 +21,9 @@ pub enum BusEvent {
     BoundDriver,
     /// A driver was unbound from the device (`BUS_NOTIFY_UNBOUND_DRIVER`).
     UnboundDriver,
+    /// The device is being deleted (`BUS_NOTIFY_DEL_DEVICE`, from `device_del()`); for a PCI
+    /// device being removed, the remover holds `pci_rescan_remove_lock`.
+    DelDevice,
 }
 
 /// The handler of a [`BusNotifier`].
@@ -87,6 +90,7 @@ impl<H: BusNotify> BusNotifier<H> {
             Ok(bindings::bus_notifier_event_BUS_NOTIFY_ADD_DEVICE) => BusEvent::AddDevice,
             Ok(bindings::bus_notifier_event_BUS_NOTIFY_BOUND_DRIVER) => BusEvent::BoundDriver,
             Ok(bindings::bus_notifier_event_BUS_NOTIFY_UNBOUND_DRIVER) => BusEvent::UnboundDriver,
+            Ok(bindings::bus_notifier_event_BUS_NOTIFY_DEL_DEVICE) => BusEvent::DelDevice,
             _ => return bindings::NOTIFY_DONE as c_int,
         };
         // SAFETY: `nb` is the `nb` field of a registered `BusNotifier<H>` (type invariants):

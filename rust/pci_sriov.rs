@@ -15,12 +15,16 @@
 //! C header: [`include/linux/pci.h`](srctree/include/linux/pci.h)
 
 use super::device_attr::AttributeGroups;
-use core::marker::PhantomData;
+use core::{
+    marker::PhantomData,
+    ptr::NonNull, //
+};
 use kernel::{
     bindings, container_of, device,
     error::{from_result, to_result},
     pci,
     prelude::*,
+    sync::aref::ARef,
     types::{ForeignOwnable, Opaque},
     ThisModule,
 };
@@ -56,6 +60,11 @@ pub trait SriovDevice {
     /// Returns how many of this PF's VFs are marked assigned to a guest (`pci_vfs_assigned()`,
     /// the `PCI_DEV_FLAGS_ASSIGNED` flag that Xen's pciback sets).
     fn vfs_assigned(&self) -> u16;
+
+    /// Returns `true` while the device is on the bus (`pci_dev_is_added()`): the flag is set
+    /// after the first probe at enumeration and cleared when a removal begins, both under
+    /// `pci_rescan_remove_lock`.
+    fn is_added(&self) -> bool;
 }
 
 impl<Ctx: device::DeviceContext> SriovDevice for pci::Device<Ctx> {
@@ -90,6 +99,14 @@ impl<Ctx: device::DeviceContext> SriovDevice for pci::Device<Ctx> {
         let n = unsafe { bindings::pci_vfs_assigned(raw(self)) };
         u16::try_from(n).unwrap_or(u16::MAX)
     }
+
+    fn is_added(&self) -> bool {
+        // SAFETY: `raw(self)` is a valid `struct pci_dev`. The flag word is changed with atomic
+        // bit operations; a volatile load of the aligned word reads each bit whole, as
+        // `test_bit()` in `pci_dev_is_added()` does.
+        let flags = unsafe { core::ptr::read_volatile(&raw const (*raw(self)).priv_flags) };
+        flags & (1 << PCI_DEV_ADDED) != 0
+    }
 }
 
 /// Returns the PF of `vf` as a raw pointer, or NULL when `vf` is not a VF (`pci_physfn()`
@@ -114,6 +131,44 @@ pub trait SriovRelations {
     /// Sets the VF's `driver_override`, so that only the driver `name` binds it from now on
     /// (`device_set_driver_override()`). `name` must be 1 to 63 bytes without NUL.
     fn set_driver_override(&self, name: &[u8]) -> Result;
+
+    /// Returns the device of this PF's VF number `id` (`virtfnN`), if it exists.
+    fn virtfn(&self, id: u16) -> Option<ARef<pci::Device>>;
+
+    /// Counts the VF devices of this PF that exist, bound or not.
+    fn num_vf_devices(&self) -> u16;
+
+    /// Removes every VF device of this PF, as `echo 1 > remove` on each does
+    /// (`pci_stop_and_remove_bus_device_locked()`): for VFs left behind by a PF that has been
+    /// removed itself, which `pci_disable_sriov()` can no longer reach. Takes the rescan/remove
+    /// lock: call it with no device lock held. Returns how many were removed.
+    fn remove_vf_devices(&self) -> u16;
+}
+
+/// Calls `f` with each existing VF device of `pf` (a referenced `struct pci_dev`, valid for the
+/// call), found by walking all PCI devices (`pci_get_device()`).
+fn for_each_vf<Ctx: device::DeviceContext>(
+    pf: &pci::Device<Ctx>,
+    mut f: impl FnMut(*mut bindings::pci_dev),
+) {
+    let pf = raw(pf);
+    let mut cur: *mut bindings::pci_dev = core::ptr::null_mut();
+    loop {
+        // SAFETY: `pci_get_device()` takes a reference on the device it returns and drops the
+        // one on `cur` (NULL at the start), so each `cur` is valid until the next call.
+        cur = unsafe { bindings::pci_get_device(!0, !0, cur) };
+        if cur.is_null() {
+            break;
+        }
+        // SAFETY: `cur` is a valid, referenced `struct pci_dev` (see above); the bit fields and
+        // `physfn` are set at creation and never change.
+        let is_vf = unsafe {
+            (*cur).is_virtfn() != 0 && core::ptr::eq((*cur).__bindgen_anon_1.physfn, pf)
+        };
+        if is_vf {
+            f(cur);
+        }
+    }
 }
 
 impl<Ctx: device::DeviceContext> SriovRelations for pci::Device<Ctx> {
@@ -122,29 +177,62 @@ impl<Ctx: device::DeviceContext> SriovRelations for pci::Device<Ctx> {
     }
 
     fn num_vf_bound(&self) -> u16 {
-        let pf = raw(self);
         let mut n: u16 = 0;
-        let mut cur: *mut bindings::pci_dev = core::ptr::null_mut();
-        loop {
-            // SAFETY: `pci_get_device()` takes a reference on the device it returns and drops the
-            // one on `cur` (NULL at the start), so each `cur` is valid until the next call.
-            cur = unsafe { bindings::pci_get_device(!0, !0, cur) };
-            if cur.is_null() {
-                break;
-            }
-            // SAFETY: `cur` is a valid, referenced `struct pci_dev` (see above); the bit fields
-            // and `physfn` are set at creation, and `dev.driver` is read once, as the driver core
-            // itself does for a snapshot.
-            let bound = unsafe {
-                (*cur).is_virtfn() != 0
-                    && core::ptr::eq((*cur).__bindgen_anon_1.physfn, pf)
-                    && !core::ptr::read_volatile(&raw const (*cur).dev.driver).is_null()
-            };
-            if bound {
+        for_each_vf(self, |vf| {
+            // SAFETY: `vf` is a valid, referenced `struct pci_dev` for the call; `dev.driver` is
+            // read once, as the driver core itself does for a snapshot.
+            if !unsafe { core::ptr::read_volatile(&raw const (*vf).dev.driver) }.is_null() {
                 n = n.saturating_add(1);
             }
-        }
+        });
         n
+    }
+
+    fn virtfn(&self, id: u16) -> Option<ARef<pci::Device>> {
+        let mut found = None;
+        for_each_vf(self, |vf| {
+            // SAFETY: `vf` is a valid VF, referenced for the call; `pci_iov_vf_id()` computes its
+            // number from its address and its PF's SR-IOV capability, and `pci_dev_get()` takes
+            // the reference the `ARef` owns.
+            unsafe {
+                if found.is_none() && bindings::pci_iov_vf_id(vf) == i32::from(id) {
+                    found = NonNull::new(bindings::pci_dev_get(vf))
+                        .map(|p| ARef::<pci::Device>::from_raw(p.cast()));
+                }
+            }
+        });
+        found
+    }
+
+    fn num_vf_devices(&self) -> u16 {
+        let mut n: u16 = 0;
+        for_each_vf(self, |_| n = n.saturating_add(1));
+        n
+    }
+
+    fn remove_vf_devices(&self) -> u16 {
+        let mut removed: u16 = 0;
+        // One at a time, looking again after each: removing a device changes the list walked.
+        loop {
+            let mut found: Option<ARef<pci::Device>> = None;
+            for_each_vf(self, |vf| {
+                if found.is_none() {
+                    // SAFETY: `vf` is valid and referenced for the call; `pci_dev_get()` takes
+                    // the reference the `ARef` owns.
+                    found = NonNull::new(unsafe { bindings::pci_dev_get(vf) })
+                        .map(|p| unsafe { ARef::from_raw(p.cast()) });
+                }
+            });
+            let Some(vf) = found else { break };
+            // SAFETY: `vf` is a valid, referenced `struct pci_dev`; the function takes the
+            // rescan/remove lock itself and copes with a device already removed.
+            unsafe { bindings::pci_stop_and_remove_bus_device_locked(raw(&*vf)) };
+            removed = removed.saturating_add(1);
+            if removed == u16::MAX {
+                break;
+            }
+        }
+        removed
     }
 
     fn set_driver_override(&self, name: &[u8]) -> Result {
@@ -178,35 +266,9 @@ pub trait SriovCore {
 
     /// Disables all VFs (`pci_disable_sriov()`), removing their devices first.
     ///
-    /// The PCI core's rescan/remove lock must be held, as it is around `sriov_configure`; from
-    /// `remove`, hold a [`RescanRemoveLock`] from [`SriovCore::lock_rescan_remove_on_unbind`].
+    /// The running thread must hold the PCI core's rescan/remove lock, as around
+    /// `sriov_configure`, in a removal's `remove`, or through [`super::rescan::run_locked`].
     fn disable_sriov(&self);
-
-    /// Makes sure the PCI core's rescan/remove lock is held, for the driver's `remove` callback:
-    /// takes it, unless the PCI core holds it already because the PF itself is being removed.
-    ///
-    /// Take it before any driver lock that is also taken in `sriov_configure` (which the core
-    /// calls with this lock held), so that both paths take the locks in the same order.
-    fn lock_rescan_remove_on_unbind(&self) -> RescanRemoveLock;
-}
-
-/// The PCI core's rescan/remove lock (`pci_lock_rescan_remove()`), released on drop if this
-/// object took it.
-///
-/// # Invariants
-///
-/// If `taken`, this thread holds `pci_rescan_remove_lock` through this object.
-pub struct RescanRemoveLock {
-    taken: bool,
-}
-
-impl Drop for RescanRemoveLock {
-    fn drop(&mut self) {
-        if self.taken {
-            // SAFETY: By the type invariants this object took the lock.
-            unsafe { bindings::pci_unlock_rescan_remove() };
-        }
-    }
 }
 
 /// `PCI_DEV_ADDED` of `pci_dev.priv_flags` (`drivers/pci/pci.h`): set while the device is on
@@ -224,20 +286,6 @@ impl<'a> SriovCore for pci::Device<device::Core<'a>> {
     fn disable_sriov(&self) {
         // SAFETY: As for `enable_sriov`; disabling is valid in any state, a no-op without VFs.
         unsafe { bindings::pci_disable_sriov(raw(self)) }
-    }
-
-    fn lock_rescan_remove_on_unbind(&self) -> RescanRemoveLock {
-        // SAFETY: `raw(self)` is a valid `struct pci_dev`; the flag word is only changed with
-        // atomic bit operations, and a plain read of the bit is what `pci_dev_is_added()` does.
-        let added = unsafe { (*raw(self)).priv_flags } & (1 << PCI_DEV_ADDED) != 0;
-        if added {
-            // Unbind through sysfs or rmmod: nobody holds the lock, so take it, as
-            // `sriov_numvfs_store()` does, since removing VFs asserts that it is held.
-            // SAFETY: Not held by this thread (see above); `RescanRemoveLock` releases it.
-            unsafe { bindings::pci_lock_rescan_remove() };
-        }
-        // INVARIANT: `taken` is true exactly when the lock was taken above.
-        RescanRemoveLock { taken: added }
     }
 }
 

@@ -1,0 +1,261 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Kept VFs: the records of PFs whose locked, in-use VFs outlive an unbind, and what happens to
+//! those VFs when their PF is removed from the system.
+//!
+//! A record is made at unbind and taken back by the next bind of the same PF (adoption). It is
+//! dropped, with its token and its module reference, when
+//! - its PF is removed (`remove`, hotplug, eject): the VFs are removed too, since nothing can
+//!   manage VFs whose PF is gone, and the PCI core does not remove them itself when it removes a
+//!   PF that has no driver;
+//! - its kept VFs are all released (no driver bound to any of them): nothing needs the lock
+//!   any more, and `rmmod` works again;
+//! - the next bind finds that SR-IOV was disabled or enabled again on the PF in between (its
+//!   VF devices are new): the record would govern VFs it never protected.
+//!
+//! Every bound PF reserves a slot at bind, so an unbind never fails to store its record.
+//!
+//! Locks: `records` is a leaf lock, taken in driver callbacks (device lock held) and in the PCI
+//! bus notifier; nothing that adds, removes or binds a device runs while it is held. The
+//! removal of kept VFs runs on [`Keeper::queue`], which takes `pci_rescan_remove_lock` once
+//! the removal of their PF has released it.
+
+use crate::{
+    kext::{
+        module_ref::ModuleRef,
+        notifier::{
+            BusEvent,
+            BusNotify, //
+        },
+        pci_sriov::{
+            SriovDevice,
+            SriovRelations, //
+        },
+        rescan::OwnedQueue,
+    },
+    sriov::{
+        self,
+        Policy, //
+    },
+    vf_token::VfToken,
+    VfKnobs, //
+};
+use kernel::{
+    new_mutex,
+    pci,
+    prelude::*,
+    sync::{
+        aref::ARef,
+        Mutex, //
+    },
+};
+
+/// What a PF whose locked, in-use VFs outlive an unbind leaves behind, to be adopted.
+pub(crate) struct Kept {
+    /// VF 0 as it was at unbind: if SR-IOV is disabled and enabled again, VF 0 is a new device.
+    pub(crate) vf0: Option<ARef<pci::Device>>,
+    /// The VF count at unbind.
+    pub(crate) num_vf: u16,
+    /// The PF's policy.
+    pub(crate) policy: Policy,
+    /// The PF's VF token (wiped when dropped).
+    pub(crate) token: Option<VfToken>,
+    /// The PF's VF knobs.
+    pub(crate) knobs: VfKnobs,
+    /// Keeps `rmmod` refused while the kept VFs are in use.
+    pub(crate) module_pin: Option<ModuleRef>,
+}
+
+/// Why a record exists.
+enum Why {
+    /// Locked, in-use VFs left in place at unbind, to be adopted.
+    Kept(Kept),
+    /// The PF's removal began while its driver was unbinding: remove its VFs when it is deleted.
+    Removing,
+}
+
+/// One record, identified by the PF's device (not its name: a PF removed and found again is a
+/// new device, and names are not unique keys across PCI domains).
+struct Record {
+    pf: ARef<pci::Device>,
+    why: Why,
+}
+
+/// The records, and how many PFs are bound (each has a slot reserved).
+struct Records {
+    list: KVec<Record>,
+    bound: usize,
+}
+
+/// The driver-wide keeper of records: a PCI bus notifier handler.
+#[pin_data]
+pub(crate) struct Keeper {
+    /// Where VF removals, and waits for `pci_rescan_remove_lock`, run; destroyed (and waited for)
+    /// after the driver is unregistered.
+    pub(crate) queue: OwnedQueue,
+    #[pin]
+    records: Mutex<Records>,
+}
+
+/// What [`Keeper::adopt`] found.
+pub(crate) enum Adoption {
+    /// No record of this PF.
+    None,
+    /// A record that no longer matches the PF's VFs: dropped.
+    Stale,
+    /// The record, taken.
+    Adopt(Kept),
+}
+
+impl Keeper {
+    /// A keeper with no records.
+    pub(crate) fn new() -> impl PinInit<Self, Error> {
+        try_pin_init!(Self {
+            queue: OwnedQueue::new(c"pf_stub")?,
+            records <- new_mutex!(Records {
+                list: KVec::new(),
+                bound: 0,
+            }),
+        })
+    }
+
+    /// Called at bind: reserves the slot an unbind of `pf` may fill, then takes `pf`'s record
+    /// if it still describes the PF's VFs.
+    pub(crate) fn bind(&self, pf: &pci::Device) -> Result<Adoption> {
+        let mut r = self.records.lock();
+        let bound = r.bound + 1;
+        r.list.reserve(bound, GFP_KERNEL)?;
+        r.bound = bound;
+        let Some(i) = r.list.iter().position(|rec| is(&rec.pf, pf)) else {
+            return Ok(Adoption::None);
+        };
+        let rec = r.list.remove(i).map_err(|_| EINVAL)?;
+        Ok(match rec.why {
+            Why::Kept(k) if still_valid(&k, pf) => Adoption::Adopt(k),
+            _ => Adoption::Stale,
+        })
+    }
+
+    /// Called at every unbind: gives the slot back, storing `why` in it if given.
+    fn unbind(&self, pf: &pci::Device, why: Option<Why>) {
+        let mut r = self.records.lock();
+        r.bound = r.bound.saturating_sub(1);
+        if let Some(why) = why {
+            // The slot was reserved at bind: this does not allocate, hence cannot fail.
+            let _ = r.list.push_within_capacity(Record {
+                pf: ARef::from(pf),
+                why,
+            });
+        }
+    }
+
+    /// Unbind without a record.
+    pub(crate) fn unbound(&self, pf: &pci::Device) {
+        self.unbind(pf, None);
+    }
+
+    /// Unbind leaving `kept` to be adopted.
+    pub(crate) fn keep(&self, pf: &pci::Device, kept: Kept) {
+        self.unbind(pf, Some(Why::Kept(kept)));
+    }
+
+    /// Unbind of a PF whose removal began meanwhile: its VFs are removed once it is deleted.
+    pub(crate) fn removing(&self, pf: &pci::Device) {
+        self.unbind(pf, Some(Why::Removing));
+    }
+
+    /// `pf` is being deleted: drops its record and, if it had one, removes its VFs from the
+    /// queue (the remover holds `pci_rescan_remove_lock` and is inside the bus notifier chain
+    /// here, where removing devices would nest the chain).
+    fn pf_deleted(&self, pf: &pci::Device) {
+        let rec = {
+            let mut r = self.records.lock();
+            let Some(i) = r.list.iter().position(|rec| is(&rec.pf, pf)) else {
+                return;
+            };
+            r.list.remove(i).ok()
+        };
+        let Some(rec) = rec else { return };
+        let n = pf.num_vf_devices();
+        match &rec.why {
+            Why::Kept(k) => dev_warn!(
+                pf.as_ref(),
+                "PF removed with {} kept VFs: removing them with it; their lock{} dropped\n",
+                k.num_vf,
+                if k.token.is_some() { " and VF token" } else { "" }
+            ),
+            Why::Removing => dev_warn!(
+                pf.as_ref(),
+                "PF removed while pf_stub was unbinding: removing its {} VFs with it\n",
+                n
+            ),
+        }
+        // The token is wiped and the module reference dropped here.
+        let pf = rec.pf.clone();
+        drop(rec);
+        if n == 0 {
+            return;
+        }
+        let worker_pf = pf.clone();
+        let queued = self.queue.try_spawn(GFP_KERNEL, move || {
+            let removed = worker_pf.remove_vf_devices();
+            dev_info!(
+                worker_pf.as_ref(),
+                "removed {} VFs left by the removed PF\n",
+                removed
+            );
+        });
+        if queued.is_err() {
+            dev_err!(
+                pf.as_ref(),
+                "out of memory: {} VFs of the removed PF stay; remove them with 'echo 1 > remove'\n",
+                n
+            );
+        }
+    }
+
+    /// A VF was unbound from its driver: when none of a kept PF's VFs is in use any more, the
+    /// record (lock, token, module reference) has nothing left to protect.
+    fn vf_unbound(&self, vf: &pci::Device) {
+        let rec = {
+            let mut r = self.records.lock();
+            let Some(i) = r.list.iter().position(|rec| {
+                matches!(rec.why, Why::Kept(_)) && vf.is_vf_of(&rec.pf) && rec.pf.num_vf_bound() == 0
+            }) else {
+                return;
+            };
+            r.list.remove(i).ok()
+        };
+        if let Some(rec) = rec {
+            dev_info!(
+                rec.pf.as_ref(),
+                "the kept VFs were all released: dropping their lock and token; pf_stub can be unloaded\n"
+            );
+        }
+    }
+}
+
+/// Whether `a` and `b` are the same device.
+fn is(a: &pci::Device, b: &pci::Device) -> bool {
+    core::ptr::eq(a, b)
+}
+
+/// Whether `kept` still describes `pf`'s VFs: the same count, and the same VF 0 device (SR-IOV
+/// was not disabled and enabled again in between, by another driver or by hand).
+fn still_valid(kept: &Kept, pf: &pci::Device) -> bool {
+    let same_vf0 = match (&kept.vf0, pf.virtfn(0)) {
+        (Some(a), Some(b)) => is(a, &b),
+        _ => false,
+    };
+    sriov::adoptable(kept.num_vf, pf.num_vf(), same_vf0)
+}
+
+impl BusNotify for Keeper {
+    fn notify(self: Pin<&Self>, event: BusEvent, dev: &pci::Device) {
+        match event {
+            BusEvent::DelDevice if dev.is_physfn() => self.pf_deleted(dev),
+            BusEvent::UnboundDriver if dev.is_virtfn() => self.vf_unbound(dev),
+            _ => {}
+        }
+    }
+}
