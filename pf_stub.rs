@@ -8,7 +8,7 @@
 //! Virtual Functions, under the policy of [`sriov`]: a VF count locked once set, VFs pinned to a
 //! VF driver (vfio-pci) by default, and a VF token needed to unlock a PF whose VFs are in use.
 
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use kernel::{
     device::Core,
     pci,
@@ -208,6 +208,49 @@ pub(crate) struct PfStub {
     /// The VF watcher, registered while the PF is bound.
     #[pin]
     pub(crate) watch: BusNotifier<VfWatch>,
+    /// What the attributes show of the guard ([`Shown`]), for reads that must not wait for the
+    /// guard, which is held across VF changes (a disable takes a second or more). Written only
+    /// under the guard, by [`PfStub::sync_locked`].
+    shown: AtomicU8,
+}
+
+/// The guard's state as the attributes show it, one bit each.
+pub(crate) struct Shown(u8);
+
+impl Shown {
+    const LOCKED: u8 = 1;
+    const TOKEN: u8 = 2;
+    const SIMPLE: u8 = 4;
+
+    /// The bits of `guard`.
+    fn of(guard: &Guard) -> u8 {
+        (if guard.locked { Self::LOCKED } else { 0 })
+            | (if guard.has_token() { Self::TOKEN } else { 0 })
+            | (if guard.policy == Policy::Simple {
+                Self::SIMPLE
+            } else {
+                0
+            })
+    }
+
+    /// Whether the VF count is locked.
+    pub(crate) fn locked(&self) -> bool {
+        self.0 & Self::LOCKED != 0
+    }
+
+    /// Whether a VF token is set.
+    pub(crate) fn has_token(&self) -> bool {
+        self.0 & Self::TOKEN != 0
+    }
+
+    /// The policy.
+    pub(crate) fn policy(&self) -> Policy {
+        if self.0 & Self::SIMPLE != 0 {
+            Policy::Simple
+        } else {
+            Policy::Locked
+        }
+    }
 }
 
 /// Driver-wide data: the parsed parameters and the records of kept VFs.
@@ -304,11 +347,18 @@ pub(crate) fn refused(
 }
 
 impl PfStub {
-    /// Mirrors the guard's lock state to the VF watcher and updates the module reference.
+    /// Publishes the guard's state for the attributes and the VF watcher, and updates the module
+    /// reference; called under the guard after every change of it.
     pub(crate) fn sync_locked(&self, guard: &Guard) {
+        self.shown.store(Shown::of(guard), Ordering::Release);
         let watch = self.watch_ref();
         watch.locked.store(guard.locked, Ordering::Release);
         watch.update_pin();
+    }
+
+    /// The guard's state as last published, read without waiting for the guard.
+    pub(crate) fn shown(&self) -> Shown {
+        Shown(self.shown.load(Ordering::Acquire))
     }
 
     /// The VF watcher.
@@ -447,6 +497,7 @@ impl pci_sriov::Driver for PfStub {
             };
             let locked = guard.locked;
             let has_token = guard.has_token();
+            let shown = Shown::of(&guard);
 
             dev_info!(
                 pdev,
@@ -488,6 +539,7 @@ impl pci_sriov::Driver for PfStub {
                     locked: AtomicBool::new(locked),
                     module_pin <- new_mutex!(module_pin),
                 })),
+                shown: AtomicU8::new(shown),
             })
             .pin_chain(move |this| {
                 let this = this.into_ref();

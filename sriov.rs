@@ -179,9 +179,10 @@ pub(crate) enum TokenCmd {
 }
 
 impl TokenCmd {
-    /// Parses the forms above.
+    /// Parses the forms above; surrounding whitespace is ignored, as the ABI says (a token is
+    /// often pasted with spaces around it).
     pub(crate) fn parse(input: &[u8]) -> Result<Self> {
-        let input = strip_newline(input);
+        let input = input.trim_ascii();
         if input == b"clear" {
             return Ok(TokenCmd::Clear);
         }
@@ -620,7 +621,7 @@ mod tests {
             &b""[..],
             b"x",
             b"clear clear",
-            b" 2ab74924-c335-45f4-9b16-8569e5b08258",
+            b"2ab74924-c335-45f4-9b16-8569e5b08258  clear",
         ] {
             assert!(TokenCmd::parse(bad).is_err());
         }
@@ -645,6 +646,36 @@ mod tests {
         assert_eq!(on_unbind(true, 8, 0, 8, true), UnbindAction::Remove);
         assert_eq!(on_unbind(true, 8, 2, 2, true), UnbindAction::Remove);
         assert_eq!(on_unbind(true, 8, 1, 0, false), UnbindAction::Remove);
+    }
+
+    #[test]
+    fn token_writes_ignore_surrounding_whitespace() {
+        let t = "6f0c1e2d-3b4a-4c5d-8e9f-a0b1c2d3e4f5";
+        for text in [
+            " 6f0c1e2d-3b4a-4c5d-8e9f-a0b1c2d3e4f5\n",
+            "6f0c1e2d-3b4a-4c5d-8e9f-a0b1c2d3e4f5 \n",
+            "\t6f0c1e2d-3b4a-4c5d-8e9f-a0b1c2d3e4f5\t",
+        ] {
+            assert!(matches!(TokenCmd::parse(text.as_bytes()), Ok(TokenCmd::Set(_))));
+        }
+        assert!(matches!(
+            TokenCmd::parse(b" clear \n"),
+            Ok(TokenCmd::Clear)
+        ));
+        let both = format_pair(t);
+        assert!(matches!(
+            TokenCmd::parse(&both),
+            Ok(TokenCmd::WithCurrent(_, Some(_)))
+        ));
+    }
+
+    /// `"  <t> <t> \n"`: a current and a new token with whitespace around the pair.
+    fn format_pair(t: &str) -> [u8; 77] {
+        let mut b = [b' '; 77];
+        b[1..37].copy_from_slice(t.as_bytes());
+        b[38..74].copy_from_slice(t.as_bytes());
+        b[76] = b'\n';
+        b
     }
 
     #[test]

@@ -37,7 +37,8 @@ pub(crate) struct PolicyAttr;
 
 impl Attribute<PfStub> for PolicyAttr {
     fn show(_pdev: &Pf, this: Pin<&PfStub>, out: &mut ShowBuffer) -> Result {
-        let policy = this.guard.lock().policy;
+        // Never waits for the guard, which a VF change holds for a second or more.
+        let policy = this.shown().policy();
         writeln!(out, "{}", policy.name()).map_err(|_| EINVAL)
     }
 
@@ -73,7 +74,7 @@ pub(crate) struct LockAttr;
 
 impl Attribute<PfStub> for LockAttr {
     fn show(_pdev: &Pf, this: Pin<&PfStub>, out: &mut ShowBuffer) -> Result {
-        let locked = this.guard.lock().locked;
+        let locked = this.shown().locked();
         writeln!(out, "{}", if locked { "locked" } else { "unlocked" }).map_err(|_| EINVAL)
     }
 
@@ -106,7 +107,7 @@ pub(crate) struct TokenAttr;
 
 impl Attribute<PfStub> for TokenAttr {
     fn show(_pdev: &Pf, this: Pin<&PfStub>, out: &mut ShowBuffer) -> Result {
-        let set = this.guard.lock().has_token();
+        let set = this.shown().has_token();
         writeln!(out, "{}", if set { "set" } else { "unset" }).map_err(|_| EINVAL)
     }
 
@@ -135,6 +136,7 @@ impl Attribute<PfStub> for TokenAttr {
             }
             (false, false) => {}
         }
+        this.sync_locked(&guard);
         Ok(())
     }
 }

@@ -21,6 +21,15 @@ const HYPHENS: [usize; 4] = [8, 13, 18, 23];
 /// The 16 bytes are not all zero: the nil UUID is what an unset token looks like and is refused.
 pub(crate) struct VfToken([u8; 16]);
 
+impl Drop for VfToken {
+    fn drop(&mut self) {
+        // Wipe the secret from freed memory; `black_box` keeps the stores from being dropped as
+        // dead, as the kernel's `memzero_explicit()` does with a barrier.
+        self.0 = [0; 16];
+        core::hint::black_box(&self.0);
+    }
+}
+
 impl VfToken {
     /// Parses the text form, ignoring ASCII whitespace (such as `echo`'s newline) around it.
     ///

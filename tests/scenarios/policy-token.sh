@@ -32,7 +32,9 @@ for pf in $PFS; do
 	expect_write OK "$d/sriov_numvfs" 0
 	# Malformed tokens change nothing.
 	expect_write OK "$d/sriov_vf_token" "$T1"
-	for bad in "x" "$T1 " "{$T1}" "2ab74924c335-45f4-9b16-8569e5b08258" "00000000-0000-0000-0000-000000000000" \
+	# Surrounding whitespace is ignored, as the ABI says.
+	expect_write OK "$d/sriov_vf_token" " $T1 "
+	for bad in "x" "x $T1" "{$T1}" "2ab74924c335-45f4-9b16-8569e5b08258" "00000000-0000-0000-0000-000000000000" \
 		"$T1 $T2 $T1" "clear $T1" "$T1 x"; do
 		expect_write EINVAL "$d/sriov_vf_token" "$bad"
 	done

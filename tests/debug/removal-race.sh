@@ -1,0 +1,70 @@
+# Removal racing unbind and rmmod: rounds of `echo 1 > remove` (on the PF, or on the root port
+# above it) started together with an unbind of pf_stub or an rmmod, with the PF's VFs locked and
+# in use (on vfio-pci) or idle; then a rescan brings everything back. Every write must return
+# within a time bound (a deadlock between the device lock and pci_rescan_remove_lock hangs both
+# for good), no VF may outlive its PF, the hung-task detector (20 s here) and lockdep must stay
+# silent, and pf_stub must unload at the end.
+is_rust || exit 77
+[ -n "$NVME_PF" ] || [ -n "$IGB_PF" ] || exit 77
+ROUNDS=${PFSTUB_RACE_ROUNDS:-9}
+NVFS=${PFSTUB_RACE_VFS:-16}
+BOUND=90
+pf=${NVME_PF:-$IGB_PF}
+[ "$pf" = "$IGB_PF" ] && NVFS=8
+echo 20 >/proc/sys/kernel/hung_task_timeout_secs
+rp=$(basename "$(dirname "$(readlink -f "$SYS/$pf")")")
+load_vfio || fail "vfio-pci did not load"
+# waits for background job $1 (named $2) at most $BOUND seconds in all
+wait_bounded() {
+	while kill -0 "$1" 2>/dev/null; do
+		[ "$(date +%s)" -lt "$deadline" ] || fail "round $r: $2 still blocked after ${BOUND}s (deadlock)"
+		sleep 1
+	done
+	wait "$1" 2>/dev/null
+	true
+}
+no_orphan_vf() {
+	for d in "$SYS"/*; do
+		[ -e "$d/physfn" ] || continue
+		[ -e "$d/physfn/sriov_numvfs" ] || fail "round $r: $(basename "$d") outlived its PF"
+	done
+	true
+}
+r=0
+while [ "$r" -lt "$ROUNDS" ]; do
+	[ -d /sys/module/pf_stub ] || insmod "$PFSTUB_KO" || fail "round $r: insmod failed"
+	bind_to "$pf" || fail "round $r: $pf did not bind"
+	if [ $((r % 2)) = 0 ]; then
+		expect_write OK "$SYS/$pf/sriov_vf_driver" vfio-pci
+	else
+		# Idle VFs: unbind and rmmod disable them, through pci_rescan_remove_lock.
+		expect_write OK "$SYS/$pf/sriov_vf_driver" no-such-driver
+	fi
+	expect_write OK "$SYS/$pf/sriov_numvfs" "$NVFS"
+	case $((r % 3)) in
+	0) target=$rp other=unbind ;;
+	1) target=$pf other=unbind ;;
+	2) target=$pf other=rmmod ;;
+	esac
+	deadline=$(($(date +%s) + BOUND))
+	echo 1 >"$SYS/$target/remove" &
+	a=$!
+	if [ "$other" = unbind ]; then
+		echo "$pf" >/sys/bus/pci/drivers/pf_stub/unbind 2>/dev/null &
+	else
+		rmmod pf_stub 2>/dev/null &
+	fi
+	b=$!
+	wait_bounded "$a" "remove of $target"
+	wait_bounded "$b" "$other"
+	echo 1 >/sys/bus/pci/rescan
+	i=0
+	while ! [ -e "$SYS/$pf/sriov_numvfs" ] && [ "$i" -lt 30 ]; do sleep 1; i=$((i + 1)); done
+	[ -e "$SYS/$pf" ] || fail "round $r: $pf did not come back"
+	no_orphan_vf
+	note "round $r: remove $target with $other: ok ($(($(date +%s) - deadline + BOUND))s)"
+	unbind "$pf"
+	r=$((r + 1))
+done
+[ -d /sys/module/pf_stub ] && { rmmod pf_stub || fail "rmmod failed at the end"; }
+true
