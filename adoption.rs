@@ -41,8 +41,7 @@ use crate::{
     VfKnobs, //
 };
 use kernel::{
-    new_mutex,
-    pci,
+    new_mutex, pci,
     prelude::*,
     sync::{
         aref::ARef,
@@ -182,7 +181,11 @@ impl Keeper {
                 pf.as_ref(),
                 "PF removed with {} kept VFs: removing them with it; their lock{} dropped\n",
                 k.num_vf,
-                if k.token.is_some() { " and VF token" } else { "" }
+                if k.token.is_some() {
+                    " and VF token"
+                } else {
+                    ""
+                }
             ),
             Why::Removing => dev_warn!(
                 pf.as_ref(),
@@ -220,7 +223,9 @@ impl Keeper {
         let rec = {
             let mut r = self.records.lock();
             let Some(i) = r.list.iter().position(|rec| {
-                matches!(rec.why, Why::Kept(_)) && vf.is_vf_of(&rec.pf) && rec.pf.num_vf_bound() == 0
+                matches!(rec.why, Why::Kept(_))
+                    && vf.is_vf_of(&rec.pf)
+                    && rec.pf.num_vf_bound() == 0
             }) else {
                 return;
             };

@@ -16,9 +16,9 @@ use kernel::{
     sync::{aref::ARef, new_mutex, Mutex},
 };
 
+mod adoption;
 #[path = "rust/mod.rs"]
 pub mod kext;
-mod adoption;
 mod sriov;
 mod sysfs;
 mod vf_token;
@@ -578,12 +578,7 @@ impl pci_sriov::Driver for PfStub {
                                 "num_vfs={} not enabled: the PF is being removed\n",
                                 n
                             ),
-                            Err(e) => dev_err!(
-                                pdev,
-                                "num_vfs={} not enabled: error {:?}\n",
-                                n,
-                                e
-                            ),
+                            Err(e) => dev_err!(pdev, "num_vfs={} not enabled: error {:?}\n", n, e),
                         }
                     }
                 }

@@ -656,12 +656,12 @@ mod tests {
             "6f0c1e2d-3b4a-4c5d-8e9f-a0b1c2d3e4f5 \n",
             "\t6f0c1e2d-3b4a-4c5d-8e9f-a0b1c2d3e4f5\t",
         ] {
-            assert!(matches!(TokenCmd::parse(text.as_bytes()), Ok(TokenCmd::Set(_))));
+            assert!(matches!(
+                TokenCmd::parse(text.as_bytes()),
+                Ok(TokenCmd::Set(_))
+            ));
         }
-        assert!(matches!(
-            TokenCmd::parse(b" clear \n"),
-            Ok(TokenCmd::Clear)
-        ));
+        assert!(matches!(TokenCmd::parse(b" clear \n"), Ok(TokenCmd::Clear)));
         let both = format_pair(t);
         assert!(matches!(
             TokenCmd::parse(&both),

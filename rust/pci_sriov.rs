@@ -162,9 +162,8 @@ fn for_each_vf<Ctx: device::DeviceContext>(
         }
         // SAFETY: `cur` is a valid, referenced `struct pci_dev` (see above); the bit fields and
         // `physfn` are set at creation and never change.
-        let is_vf = unsafe {
-            (*cur).is_virtfn() != 0 && core::ptr::eq((*cur).__bindgen_anon_1.physfn, pf)
-        };
+        let is_vf =
+            unsafe { (*cur).is_virtfn() != 0 && core::ptr::eq((*cur).__bindgen_anon_1.physfn, pf) };
         if is_vf {
             f(cur);
         }

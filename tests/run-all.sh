@@ -60,8 +60,8 @@ run_vm() { # label, vm.sh args...
 
 run_vm rust-both --topology both --driver rust tests/scenarios/*.sh
 # The debug kernel (lockdep, KASAN, UBSAN, kmemleak, fault injection; any report fails the run):
-# KUnit, the bounded stress, fault-injection, fuzz and surprise-removal scenarios, and the core
-# flows on igb.
+# KUnit, the bounded stress, fault-injection, fuzz, removal-race and surprise-removal scenarios,
+# and the core flows on igb.
 if [ "${PFSTUB_SKIP_DEBUG:-0}" != 1 ]; then
 	step "debug kernel"
 	if scripts/build-kernel.sh debug >/dev/null; then
@@ -69,6 +69,7 @@ if [ "${PFSTUB_SKIP_DEBUG:-0}" != 1 ]; then
 			tests/debug/stress.sh tests/debug/faults.sh tests/debug/fuzz.sh \
 			tests/scenarios/bind-enable-disable.sh tests/scenarios/policy-adoption.sh \
 			tests/scenarios/policy-vfio-rmmod.sh tests/scenarios/unbind-rebind.sh \
+			tests/scenarios/pf-removal.sh tests/debug/removal-race.sh \
 			tests/debug/surprise-removal.sh
 	else
 		extra+=(extra:debug-kernel-build=1)
