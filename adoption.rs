@@ -28,6 +28,7 @@ use crate::{
             BusNotify, //
         },
         pci_sriov::{
+            OverrideName,
             SriovDevice,
             SriovRelations, //
         },
@@ -51,6 +52,9 @@ use kernel::{
 
 /// What a PF whose locked, in-use VFs outlive an unbind leaves behind, to be adopted.
 pub(crate) struct Kept {
+    /// The PF's `driver_override` before pf_stub set it to hold the PF, to be set again when the
+    /// hold ends; `None` when no hold was taken.
+    pub(crate) held: Option<Option<OverrideName>>,
     /// VF 0 as it was at unbind: if SR-IOV is disabled and enabled again, VF 0 is a new device.
     pub(crate) vf0: Option<ARef<pci::Device>>,
     /// The VF count at unbind.
@@ -131,7 +135,11 @@ impl Keeper {
         let rec = r.list.remove(i).map_err(|_| EINVAL)?;
         Ok(match rec.why {
             Why::Kept(k) if still_valid(&k, pf) => Adoption::Adopt(k),
-            _ => Adoption::Stale,
+            Why::Kept(mut k) => {
+                release_hold(pf, k.held.take());
+                Adoption::Stale
+            }
+            Why::Removing => Adoption::Stale,
         })
     }
 
@@ -231,12 +239,32 @@ impl Keeper {
             };
             r.list.remove(i).ok()
         };
-        if let Some(rec) = rec {
+        if let Some(mut rec) = rec {
+            if let Why::Kept(k) = &mut rec.why {
+                release_hold(&rec.pf, k.held.take());
+            }
             dev_info!(
                 rec.pf.as_ref(),
                 "the kept VFs were all released: dropping their lock and token; pf_stub can be unloaded\n"
             );
         }
+    }
+}
+
+/// Ends pf_stub's hold on `pf`: sets its `driver_override` back to what it was before the hold,
+/// unless the administrator changed it meanwhile.
+pub(crate) fn release_hold(pf: &pci::Device, held: Option<Option<OverrideName>>) {
+    let Some(before) = held else { return };
+    let ours = matches!(pf.driver_override(), Ok(Some(n)) if n.as_bytes() == crate::NAME.to_bytes());
+    if !ours {
+        return;
+    }
+    let r = match before {
+        Some(name) => pf.set_driver_override(name.as_bytes()),
+        None => pf.clear_driver_override(),
+    };
+    if r.is_err() {
+        dev_warn!(pf.as_ref(), "could not restore driver_override after holding the PF\n");
     }
 }
 

@@ -40,6 +40,10 @@ use sriov::{Action, Guard, Policy, Request, UnbindAction};
 /// The driver name, as used with `driver_override` and in `/sys/bus/pci/drivers/`.
 const NAME: &CStr = c"pf_stub";
 
+/// Set when `rmmod` has begun (the module's references were found zero), before the driver is
+/// unregistered: its unbinds then cannot keep VFs for an adoption that can never come.
+static UNLOADING: AtomicBool = AtomicBool::new(false);
+
 /// Most entries `ids=` and `addrs=` take; more is refused rather than silently dropped.
 const MAX_IDS: usize = 32;
 
@@ -163,11 +167,15 @@ impl VfWatch {
         let mut pin = self.module_pin.lock();
         let want = self.locked.load(Ordering::Acquire) && self.pf.num_vf_bound() > 0;
         if want && pin.is_none() {
-            *pin = Some(ModuleRef::new(&THIS_MODULE));
-            dev_info!(
-                self.pf.as_ref(),
-                "VFs locked and in use: pf_stub cannot be unloaded until they are unlocked or released\n"
-            );
+            // Fails once `rmmod` has passed its check of the references: the unbind it runs next
+            // then disables the VFs (see `UNLOADING`).
+            if let Some(r) = ModuleRef::try_new(&THIS_MODULE) {
+                *pin = Some(r);
+                dev_info!(
+                    self.pf.as_ref(),
+                    "VFs locked and in use: pf_stub cannot be unloaded until they are unlocked or released\n"
+                );
+            }
         } else if !want && pin.is_some() {
             *pin = None;
         }
@@ -193,7 +201,9 @@ impl BusNotify for VfWatch {
                     );
                 }
             }
-            BusEvent::BoundDriver | BusEvent::UnboundDriver => self.update_pin(),
+            BusEvent::BoundDriver | BusEvent::UnboundDriver | BusEvent::DriverNotBound => {
+                self.update_pin()
+            }
             BusEvent::DelDevice => {}
         }
     }
@@ -478,8 +488,11 @@ impl pci_sriov::Driver for PfStub {
             };
 
             let (guard, knobs, module_pin, adopted) = match kept {
-                Some(k) => (
-                    Guard::restore(k.policy, true, k.token),
+                Some(mut k) => (
+                    {
+                        adoption::release_hold(pdev, k.held.take());
+                        Guard::restore(k.policy, true, k.token.take())
+                    },
                     k.knobs,
                     k.module_pin,
                     true,
@@ -604,7 +617,8 @@ impl pci_sriov::Driver for PfStub {
         let in_use = pdev.num_vf_bound();
         let watch = this.watch_ref();
         let removing = !pdev.is_added();
-        match sriov::on_unbind(removing, current, assigned, in_use, guard.locked) {
+        let unloading = UNLOADING.load(Ordering::Acquire);
+        match sriov::on_unbind(removing, unloading, current, assigned, in_use, guard.locked) {
             UnbindAction::Nothing => keeper.unbound(pdev),
             UnbindAction::Remove => {
                 // The remover holds the rescan/remove lock: this thread, whose `pci_stop_dev()`
@@ -660,9 +674,22 @@ impl pci_sriov::Driver for PfStub {
                 keeper.unbound(pdev);
             }
             UnbindAction::KeepLocked => {
+                // Hold the PF for pf_stub until the adoption, so that no other driver (its native
+                // driver through `ids=`, `new_id`, coldplug) binds it and tears the VFs down.
+                let held = match pdev.driver_override() {
+                    Ok(before) => pdev.set_driver_override(NAME.to_bytes()).ok().map(|()| before),
+                    Err(_) => None,
+                };
+                if held.is_none() {
+                    dev_warn!(
+                        pdev,
+                        "unbind: could not hold the PF for pf_stub with driver_override\n"
+                    );
+                }
                 keeper.keep(
                     pdev,
                     Kept {
+                        held,
                         vf0: pdev.virtfn(0),
                         num_vf: current,
                         policy: guard.policy,
@@ -673,7 +700,7 @@ impl pci_sriov::Driver for PfStub {
                 );
                 dev_info!(
                     pdev,
-                    "unbind: leaving {} locked VFs in place ({} in use); bind pf_stub again to adopt them\n",
+                    "unbind: leaving {} locked VFs in place ({} in use), the PF held for pf_stub; bind pf_stub again to adopt them\n",
                     current,
                     in_use
                 );
@@ -997,10 +1024,18 @@ fn parse_config() -> Result<Config> {
 }
 
 /// The module: the registered driver.
-#[pin_data]
+#[pin_data(PinnedDrop)]
 struct PfStubModule {
     #[pin]
     driver: pci_sriov::Registration<PfStub>,
+}
+
+#[pinned_drop]
+impl PinnedDrop for PfStubModule {
+    fn drop(self: Pin<&mut Self>) {
+        // Runs before the driver is unregistered (the fields are dropped after this).
+        UNLOADING.store(true, Ordering::Release);
+    }
 }
 
 impl kernel::InPlaceModule for PfStubModule {

@@ -381,9 +381,11 @@ pub(crate) enum UnbindAction {
 
 /// Decides what unbind does with `current` enabled VFs, of which `assigned` are assigned to a
 /// guest and `in_use` bound to a driver, under the lock state `locked`; `removing` when the PF
-/// itself is being removed (no longer on the bus).
+/// itself is being removed (no longer on the bus), `unloading` when `rmmod` has begun: VFs bound
+/// after it checked that none was locked and in use cannot wait for an adoption.
 pub(crate) fn on_unbind(
     removing: bool,
+    unloading: bool,
     current: u16,
     assigned: u16,
     in_use: u16,
@@ -393,6 +395,8 @@ pub(crate) fn on_unbind(
         UnbindAction::Nothing
     } else if removing {
         UnbindAction::Remove
+    } else if locked && in_use > 0 && unloading {
+        UnbindAction::Disable
     } else if locked && in_use > 0 {
         UnbindAction::KeepLocked
     } else if assigned > 0 {
@@ -629,23 +633,23 @@ mod tests {
 
     #[test]
     fn unbind_disables_unless_assigned() {
-        assert_eq!(on_unbind(false, 0, 0, 0, false), UnbindAction::Nothing);
-        assert_eq!(on_unbind(false, 0, 0, 0, true), UnbindAction::Nothing);
-        assert_eq!(on_unbind(false, 8, 0, 0, false), UnbindAction::Disable);
-        assert_eq!(on_unbind(false, 8, 0, 3, false), UnbindAction::Disable);
-        assert_eq!(on_unbind(false, 8, 0, 0, true), UnbindAction::Disable);
-        assert_eq!(on_unbind(false, 8, 1, 0, false), UnbindAction::Keep);
-        assert_eq!(on_unbind(false, 8, 0, 1, true), UnbindAction::KeepLocked);
-        assert_eq!(on_unbind(false, 8, 1, 1, true), UnbindAction::KeepLocked);
+        assert_eq!(on_unbind(false, false, 0, 0, 0, false), UnbindAction::Nothing);
+        assert_eq!(on_unbind(false, false, 0, 0, 0, true), UnbindAction::Nothing);
+        assert_eq!(on_unbind(false, false, 8, 0, 0, false), UnbindAction::Disable);
+        assert_eq!(on_unbind(false, false, 8, 0, 3, false), UnbindAction::Disable);
+        assert_eq!(on_unbind(false, false, 8, 0, 0, true), UnbindAction::Disable);
+        assert_eq!(on_unbind(false, false, 8, 1, 0, false), UnbindAction::Keep);
+        assert_eq!(on_unbind(false, false, 8, 0, 1, true), UnbindAction::KeepLocked);
+        assert_eq!(on_unbind(false, false, 8, 1, 1, true), UnbindAction::KeepLocked);
     }
 
     #[test]
     fn removal_takes_the_vfs_whatever_the_lock() {
-        assert_eq!(on_unbind(true, 0, 0, 0, true), UnbindAction::Nothing);
-        assert_eq!(on_unbind(true, 8, 0, 0, false), UnbindAction::Remove);
-        assert_eq!(on_unbind(true, 8, 0, 8, true), UnbindAction::Remove);
-        assert_eq!(on_unbind(true, 8, 2, 2, true), UnbindAction::Remove);
-        assert_eq!(on_unbind(true, 8, 1, 0, false), UnbindAction::Remove);
+        assert_eq!(on_unbind(true, false, 0, 0, 0, true), UnbindAction::Nothing);
+        assert_eq!(on_unbind(true, false, 8, 0, 0, false), UnbindAction::Remove);
+        assert_eq!(on_unbind(true, false, 8, 0, 8, true), UnbindAction::Remove);
+        assert_eq!(on_unbind(true, false, 8, 2, 2, true), UnbindAction::Remove);
+        assert_eq!(on_unbind(true, false, 8, 1, 0, false), UnbindAction::Remove);
     }
 
     #[test]
@@ -676,6 +680,14 @@ mod tests {
         b[38..74].copy_from_slice(t.as_bytes());
         b[76] = b'\n';
         b
+    }
+
+    #[test]
+    fn rmmod_never_keeps_vfs() {
+        assert_eq!(on_unbind(false, true, 8, 0, 8, true), UnbindAction::Disable);
+        assert_eq!(on_unbind(false, true, 8, 1, 0, false), UnbindAction::Keep);
+        assert_eq!(on_unbind(true, true, 8, 0, 8, true), UnbindAction::Remove);
+        assert_eq!(on_unbind(false, true, 0, 0, 0, true), UnbindAction::Nothing);
     }
 
     #[test]

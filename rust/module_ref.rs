@@ -19,7 +19,21 @@ impl ModuleRef {
         // SAFETY: `module` is the module running this code, so it is live and `__module_get()`
         // may be called on it (it also accepts NULL, for built-in code).
         unsafe { bindings::__module_get(module.as_ptr()) };
+        // INVARIANT: The reference was taken just above.
         Self { module }
+    }
+}
+
+impl ModuleRef {
+    /// Takes a reference on `module` unless it is being unloaded (`try_module_get()`): code that
+    /// may run while `rmmod` is already under way (a bus notifier, for instance) must not pin a
+    /// module whose unload has passed the point of checking its references.
+    pub fn try_new(module: &'static ThisModule) -> Option<Self> {
+        // SAFETY: `module` is the module running this code, so its `struct module` is live for
+        // the call; `try_module_get()` fails once the module is going away.
+        let ok = unsafe { bindings::try_module_get(module.as_ptr()) };
+        // INVARIANT: On success this object holds the reference just taken.
+        ok.then_some(Self { module })
     }
 }
 

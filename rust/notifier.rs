@@ -21,6 +21,8 @@ pub enum BusEvent {
     BoundDriver,
     /// A driver was unbound from the device (`BUS_NOTIFY_UNBOUND_DRIVER`).
     UnboundDriver,
+    /// A driver's probe of the device failed (`BUS_NOTIFY_DRIVER_NOT_BOUND`).
+    DriverNotBound,
     /// The device is being deleted (`BUS_NOTIFY_DEL_DEVICE`, from `device_del()`); for a PCI
     /// device being removed, the remover holds `pci_rescan_remove_lock`.
     DelDevice,
@@ -91,6 +93,9 @@ impl<H: BusNotify> BusNotifier<H> {
             Ok(bindings::bus_notifier_event_BUS_NOTIFY_BOUND_DRIVER) => BusEvent::BoundDriver,
             Ok(bindings::bus_notifier_event_BUS_NOTIFY_UNBOUND_DRIVER) => BusEvent::UnboundDriver,
             Ok(bindings::bus_notifier_event_BUS_NOTIFY_DEL_DEVICE) => BusEvent::DelDevice,
+            Ok(bindings::bus_notifier_event_BUS_NOTIFY_DRIVER_NOT_BOUND) => {
+                BusEvent::DriverNotBound
+            }
             _ => return bindings::NOTIFY_DONE as c_int,
         };
         // SAFETY: `nb` is the `nb` field of a registered `BusNotifier<H>` (type invariants):

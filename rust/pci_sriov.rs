@@ -132,6 +132,13 @@ pub trait SriovRelations {
     /// (`device_set_driver_override()`). `name` must be 1 to 63 bytes without NUL.
     fn set_driver_override(&self, name: &[u8]) -> Result;
 
+    /// Returns the device's `driver_override` (`None` when unset), or `Err(E2BIG)` when it is
+    /// longer than an [`OverrideName`] holds.
+    fn driver_override(&self) -> Result<Option<OverrideName>>;
+
+    /// Clears the device's `driver_override`.
+    fn clear_driver_override(&self) -> Result;
+
     /// Returns the device of this PF's VF number `id` (`virtfnN`), if it exists.
     fn virtfn(&self, id: u16) -> Option<ARef<pci::Device>>;
 
@@ -143,6 +150,23 @@ pub trait SriovRelations {
     /// removed itself, which `pci_disable_sriov()` can no longer reach. Takes the rescan/remove
     /// lock: call it with no device lock held. Returns how many were removed.
     fn remove_vf_devices(&self) -> u16;
+}
+
+/// Longest `driver_override` an [`OverrideName`] holds (a driver name is at most a few dozen).
+const OVERRIDE_MAX: usize = 63;
+
+/// A copy of a device's `driver_override`, to be set again later.
+#[derive(Clone, Copy)]
+pub struct OverrideName {
+    buf: [u8; OVERRIDE_MAX],
+    len: usize,
+}
+
+impl OverrideName {
+    /// The name's bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
 }
 
 /// Calls `f` with each existing VF device of `pf` (a referenced `struct pci_dev`, valid for the
@@ -185,6 +209,49 @@ impl<Ctx: device::DeviceContext> SriovRelations for pci::Device<Ctx> {
             }
         });
         n
+    }
+
+    fn driver_override(&self) -> Result<Option<OverrideName>> {
+        let dev = raw(self);
+        let mut out = OverrideName {
+            buf: [0; OVERRIDE_MAX],
+            len: 0,
+        };
+        // SAFETY: `dev` is a valid `struct pci_dev`; its `driver_override.name` is read and
+        // copied under `driver_override.lock`, which every writer takes
+        // (`__device_set_driver_override()`), and is NULL or a NUL-terminated string.
+        let r = unsafe {
+            let lock = &raw mut (*dev).dev.driver_override.lock;
+            bindings::spin_lock(lock);
+            let name = (*dev).dev.driver_override.name;
+            let r = if name.is_null() {
+                Ok(None)
+            } else {
+                let bytes = CStr::from_char_ptr(name).to_bytes();
+                if bytes.len() > OVERRIDE_MAX {
+                    Err(E2BIG)
+                } else {
+                    out.buf[..bytes.len()].copy_from_slice(bytes);
+                    out.len = bytes.len();
+                    Ok(Some(()))
+                }
+            };
+            bindings::spin_unlock(lock);
+            r
+        };
+        Ok(r?.map(|()| out))
+    }
+
+    fn clear_driver_override(&self) -> Result {
+        // SAFETY: `raw(self)` is a valid `struct pci_dev`; an empty string (non-NULL, length 0)
+        // clears the override, and the function takes the override lock itself.
+        to_result(unsafe {
+            bindings::__device_set_driver_override(
+                core::ptr::addr_of_mut!((*raw(self)).dev),
+                c"".as_char_ptr(),
+                0,
+            )
+        })
     }
 
     fn virtfn(&self, id: u16) -> Option<ARef<pci::Device>> {
