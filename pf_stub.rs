@@ -450,6 +450,11 @@ impl pci_sriov::Driver for PfStub {
     const ID_TABLE: pci::IdTable<Self::IdInfo> = &PCI_TABLE;
     const DEV_GROUPS: Option<&'static kext::device_attr::AttributeGroups<Self>> = Some(&DEV_GROUPS);
 
+    // pf_stub never enables bus mastering on the PF nor maps memory for it, so the PF does no
+    // DMA while it is bound: its VFs stay usable by vfio when they share the PF's IOMMU group
+    // (a platform without ACS). See "Shared IOMMU groups" in Documentation/pf_stub.rst.
+    const DRIVER_MANAGED_DMA: bool = true;
+
     fn probe(
         pdev: &pci::Device<Core<'_>>,
         shared: Pin<&Shared>,

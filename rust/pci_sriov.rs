@@ -389,6 +389,14 @@ pub trait Driver: Send + Sync + 'static {
     /// The sysfs attributes the driver core adds to each device the driver is bound to.
     const DEV_GROUPS: Option<&'static AttributeGroups<Self>> = None;
 
+    /// Whether the driver manages the DMA of its devices itself (`driver_managed_dma`), so that
+    /// binding it does not claim the kernel's DMA ownership of the device's IOMMU group and
+    /// user space (vfio) may own the group while the driver is bound, as with `pci-stub`.
+    ///
+    /// Only for a driver that never lets its device do DMA: it must not enable bus mastering or
+    /// map memory for the device, since the group's IOMMU domain may then be a user's.
+    const DRIVER_MANAGED_DMA: bool = false;
+
     /// Dynamic IDs (as `pci_add_dynid()` takes them) added right after registration.
     fn dynamic_ids(shared: &Self::Shared) -> &[DynamicId] {
         let _ = shared;
@@ -464,6 +472,7 @@ impl<T: Driver> Registration<T> {
                     (*ptr).probe = Some(Self::probe_callback);
                     (*ptr).remove = Some(Self::remove_callback);
                     (*ptr).sriov_configure = Some(Self::sriov_configure_callback);
+                    (*ptr).driver_managed_dma = T::DRIVER_MANAGED_DMA;
                     (*ptr).id_table = T::ID_TABLE.as_ptr();
                     // The attributes' callbacks read the driver data as `T`, which
                     // `AttributeGroups<T>` guarantees matches this driver.

@@ -15,7 +15,7 @@ export PF_STUB_CACHE
 log() { printf 'setup: %s\n' "$*" >&2; }
 
 stamp="$PF_STUB_CACHE/setup.stamp"
-want_stamp="v3 $(rustc --version 2>/dev/null || echo none)"
+want_stamp="v4 $(rustc --version 2>/dev/null || echo none)"
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want_stamp" ] \
 	&& [ -x "$PF_STUB_CACHE/bin/bindgen" ] && command -v qemu-system-x86_64 >/dev/null; then
 	exit 0
@@ -33,7 +33,7 @@ fi
 log "apt-get update"
 apt-get update -qq >/dev/null
 pkgs=(flex bison bc make gcc libelf-dev libssl-dev cpio busybox-static
-	clang-19 libclang-19-dev lld-19 llvm-19 python3 kmod xz-utils dwarves rsync)
+	clang-19 libclang-19-dev lld-19 llvm-19 python3 kmod xz-utils dwarves rsync uuid-dev)
 log "installing ${pkgs[*]}"
 apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null
 if ! qemu-system-x86_64 -device help 2>/dev/null | grep -q '"igb"'; then

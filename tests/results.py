@@ -8,6 +8,8 @@ of every log counts once.
 
 usage: results.py KUNIT_PY LABEL=LOG... [extra:NAME=0|1 ...]   (0 = passed)
        results.py --scan LOG   (kernel reports only)
+Lines `PFSTUB-CASE NAME ok|fail|skip` inside a scenario's output are the cases of a
+third-party suite it ran (the kernel's VFIO selftests); each counts once too.
 Prints one line per failed case and, last, `N passed, N failed`.
 Exit status 0 only when nothing failed and at least one case ran.
 """
@@ -89,10 +91,19 @@ def kunit_cases(kunit_py, ktap):
     return cases or [("kunit-no-cases", False)]
 
 
+# A third-party suite run inside a scenario (the kernel's VFIO selftests) reports each of its
+# cases on a line of its own, `PFSTUB-CASE NAME ok|fail|skip`; each counts as a test case.
+CASE = re.compile(r"^\s*PFSTUB-CASE (\S+) (ok|fail|skip)\s*$")
+
+
 def scenario_cases(block):
     cases = []
     plan = None
     for line in block.splitlines():
+        m = CASE.match(line)
+        if m:
+            cases.append(("suite." + m.group(1), {"ok": True, "fail": False}.get(m.group(2))))
+            continue
         m = re.match(r"^1\.\.(\d+)$", line)
         if m:
             plan = int(m.group(1))
@@ -102,8 +113,9 @@ def scenario_cases(block):
                 cases.append((m.group(2), None))
             else:
                 cases.append((m.group(2), m.group(1) == "ok"))
-    if plan is not None and plan != len(cases):
-        cases.append(("plan-%d-ran-%d" % (plan, len(cases)), False))
+    ran = sum(1 for n, _ in cases if not n.startswith("suite."))
+    if plan is not None and plan != ran:
+        cases.append(("plan-%d-ran-%d" % (plan, ran), False))
     return cases
 
 

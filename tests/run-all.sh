@@ -2,7 +2,8 @@
 # pf_stub's whole test suite, from a fresh machine: installs what it needs, builds the test
 # kernel (cached) and the module, checks style (rustfmt, CLIPPY=1 with no warnings), runs the
 # KUnit suites and every guest scenario on igb and nvme with pf_stub, runs the debug-kernel
-# scenarios, runs the same scenarios against the kernel's C pci-pf-stub, builds and runs
+# scenarios, runs the same scenarios against the kernel's C pci-pf-stub, runs the kernel's VFIO
+# selftests on VFs under an emulated IOMMU, builds and runs
 # pf_stub in tree, and prints `N passed, N failed` last.
 set -uo pipefail
 . "$(dirname "$0")/../scripts/lib.sh"
@@ -58,7 +59,9 @@ run_vm() { # label, vm.sh args...
 	logs+=("$label=$out/$label.log")
 }
 
-run_vm rust-both --topology both --driver rust tests/scenarios/*.sh
+# The scenarios with pf_stub under the emulated Intel IOMMU, as on a production host (vfio-pci
+# with real IOMMU groups); the C driver's run and the debug kernel's keep vfio's no-IOMMU mode.
+run_vm rust-both --topology both --driver rust --iommu tests/scenarios/*.sh
 # The debug kernel (lockdep, KASAN, UBSAN, kmemleak, fault injection; any report fails the run):
 # KUnit, the bounded stress, fault-injection, fuzz, removal-race and surprise-removal scenarios,
 # and the core flows on igb.
@@ -76,6 +79,15 @@ if [ "${PFSTUB_SKIP_DEBUG:-0}" != 1 ]; then
 	fi
 fi
 run_vm c-both --topology both --driver c --no-kunit tests/scenarios/*.sh
+# The kernel's VFIO selftests on a VF of each PF under the emulated Intel IOMMU, with each PF in
+# its own IOMMU group and sharing one with its VFs (no ACS); the C driver as the reference,
+# whose shared-group VFs vfio cannot use (tests/vfio/selftests.sh).
+run_vm vfio-rust --topology both --iommu --no-kunit tests/vfio/selftests.sh
+run_vm vfio-rust-shared --topology both --iommu --shared-group --env PFSTUB_GROUPS=shared \
+	--no-kunit tests/vfio/selftests.sh
+run_vm vfio-c --topology both --iommu --driver c --no-kunit tests/vfio/selftests.sh
+run_vm vfio-c-shared --topology both --iommu --shared-group --env PFSTUB_GROUPS=shared \
+	--driver c --no-kunit tests/vfio/selftests.sh
 # The runner's single-PF topologies, with the main flow.
 run_vm rust-igb --topology igb --no-kunit tests/scenarios/bind-enable-disable.sh
 run_vm rust-nvme --topology nvme --no-kunit tests/scenarios/bind-enable-disable.sh

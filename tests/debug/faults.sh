@@ -1,5 +1,5 @@
 # Fault injection: the Nth fault-injection site (slab allocations, via failslab) inside the write
-# that binds the PF (probe), enables VFs, sets each knob, and inside module load, fails, for
+# that binds the PF (probe, and probe enabling VFs with num_vfs=), enables VFs, sets each knob, and inside module load, fails, for
 # every N until the operation no longer reaches N sites. Every failure must return an error,
 # leave the PF consistent and leak nothing. fail_function then fails should_failslab for VF
 # enable (no PCI SR-IOV function is annotated for error injection).
@@ -49,6 +49,31 @@ check_bind() {
 sweep probe pre_bind check_bind /sys/bus/pci/drivers/pf_stub/bind "$pf"
 echo "$pf" >/sys/bus/pci/drivers/pf_stub/bind 2>/dev/null
 [ "$(driver_of "$pf")" = pf_stub ] || fail "$pf does not bind after the probe sweep"
+
+# Bind with VFs enabled at bind (num_vfs=2): the enable runs under pci_rescan_remove_lock on a
+# worker while probe waits; every allocation on the binding thread fails in turn. Bound or not,
+# the PF has 0 or 2 VFs and they match its virtfn links; unbinding disables them.
+unbind "$pf"
+rmmod pf_stub || fail "rmmod failed before the bind-time enable sweep"
+insmod "$PFSTUB_KO" num_vfs=2 || fail "insmod num_vfs=2 failed"
+pre_bind_enable() {
+	if [ -n "$(driver_of "$pf")" ]; then
+		swrite "$d/sriov_lock" unlock >/dev/null
+		unbind "$pf"
+	fi
+	[ "$(numvfs "$pf")" = 0 ] || fail "unbind left $(numvfs "$pf") VFs enabled"
+}
+check_bind_enable() {
+	check_bind
+	consistent "$pf"
+	case "$(numvfs "$pf")" in 0 | 2) ;; *) fail "bind-time enable left $(numvfs "$pf") VFs" ;; esac
+}
+sweep probe-enable pre_bind_enable check_bind_enable /sys/bus/pci/drivers/pf_stub/bind "$pf"
+pre_bind_enable
+rmmod pf_stub || fail "rmmod failed after the bind-time enable sweep"
+insmod "$PFSTUB_KO" || fail "insmod failed"
+echo "$pf" >/sys/bus/pci/drivers/pf_stub/bind 2>/dev/null
+[ "$(driver_of "$pf")" = pf_stub ] || fail "$pf does not bind after the bind-time enable sweep"
 
 pre_enable() {
 	swrite "$d/sriov_lock" unlock >/dev/null

@@ -193,9 +193,14 @@ check_kmemleak() {
 	[ "$known" = 0 ] || echo clear >/sys/kernel/debug/kmemleak
 }
 
-# Loads vfio-pci in no-IOMMU mode (the guest has no IOMMU).
+# Loads vfio-pci: under the emulated IOMMU (tests/vm.sh --iommu) as on a production host, else
+# in no-IOMMU mode.
 load_vfio() {
-	modprobe vfio enable_unsafe_noiommu_mode=1 && modprobe vfio-pci
+	if [ -n "$(ls /sys/class/iommu 2>/dev/null)" ]; then
+		modprobe vfio-pci && modprobe vfio_iommu_type1
+	else
+		modprobe vfio enable_unsafe_noiommu_mode=1 && modprobe vfio-pci
+	fi
 }
 
 # Runs the KUnit suites (they run when pf_stub.ko is loaded) and prints their KTAP.

@@ -1,4 +1,5 @@
-# VFs handed to vfio-pci (no-IOMMU mode) and, on igb, to igbvf; disabling the VFs afterwards
+# VFs handed to vfio-pci (under the emulated IOMMU: a group and an iommufd cdev; without one:
+# no-IOMMU mode) and, on igb, to igbvf; disabling the VFs afterwards
 # unbinds those drivers and removes the VFs.
 load_driver || fail "loading $DRV failed"
 load_vfio || fail "vfio-pci did not load"
@@ -9,7 +10,12 @@ for pf in $PFS; do
 	vf1=$(basename "$(readlink "$SYS/$pf/virtfn1")")
 	bind_to "$vf0" vfio-pci || fail "VF $vf0 did not bind to vfio-pci (driver: $(driver_of "$vf0"))"
 	grp=$(basename "$(readlink "$SYS/$vf0/iommu_group")")
-	[ -e "/dev/vfio/noiommu-$grp" ] || fail "no /dev/vfio/noiommu-$grp for $vf0"
+	if [ -n "$(ls /sys/class/iommu 2>/dev/null)" ]; then
+		[ -e "/dev/vfio/$grp" ] || fail "no /dev/vfio/$grp for $vf0"
+		ls "$SYS/$vf0/vfio-dev" 2>/dev/null | grep -q '^vfio' || fail "no iommufd cdev for $vf0"
+	else
+		[ -e "/dev/vfio/noiommu-$grp" ] || fail "no /dev/vfio/noiommu-$grp for $vf0"
+	fi
 	if [ "$pf" = "$IGB_PF" ]; then
 		modprobe igbvf || fail "igbvf did not load"
 		bind_to "$vf1" igbvf || fail "VF $vf1 did not bind to igbvf (driver: $(driver_of "$vf1"))"
