@@ -255,7 +255,8 @@ impl Keeper {
 /// unless the administrator changed it meanwhile.
 pub(crate) fn release_hold(pf: &pci::Device, held: Option<Option<OverrideName>>) {
     let Some(before) = held else { return };
-    let ours = matches!(pf.driver_override(), Ok(Some(n)) if n.as_bytes() == crate::NAME.to_bytes());
+    let ours =
+        matches!(pf.driver_override(), Ok(Some(n)) if n.as_bytes() == crate::NAME.to_bytes());
     if !ours {
         return;
     }
@@ -264,7 +265,10 @@ pub(crate) fn release_hold(pf: &pci::Device, held: Option<Option<OverrideName>>)
         None => pf.clear_driver_override(),
     };
     if r.is_err() {
-        dev_warn!(pf.as_ref(), "could not restore driver_override after holding the PF\n");
+        dev_warn!(
+            pf.as_ref(),
+            "could not restore driver_override after holding the PF\n"
+        );
     }
 }
 

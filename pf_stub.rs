@@ -19,6 +19,7 @@ use kernel::{
 mod adoption;
 #[path = "rust/mod.rs"]
 pub mod kext;
+mod recovery;
 mod sriov;
 mod sysfs;
 mod vf_token;
@@ -279,19 +280,20 @@ impl Shared {
     }
 }
 
-/// The name of a PCI device (`dddd:bb:dd.f`).
-#[derive(Clone, Copy, PartialEq, Eq)]
+/// A PCI address (`domain:bus:device.function`), as `addrs=` lists it and as the PCI core names
+/// devices (`%04x:%02x:%02x.%d`); the domain takes all 32 bits (VMD domains start at 0x10000).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
 struct PciName {
-    buf: [u8; 12],
+    domain: u32,
+    bus: u32,
+    dev: u32,
+    func: u32,
 }
 
 impl PciName {
-    fn of<Ctx: kernel::device::DeviceContext>(pdev: &pci::Device<Ctx>) -> Self {
-        let mut buf = [0u8; 12];
-        for (d, s) in buf.iter_mut().zip(pdev.as_ref().name().to_bytes()) {
-            *d = *s;
-        }
-        Self { buf }
+    /// The address of `pdev`, read back from its name with the parser of `addrs=`.
+    fn of<Ctx: kernel::device::DeviceContext>(pdev: &pci::Device<Ctx>) -> Option<Self> {
+        parse_addr(pdev.as_ref().name().to_bytes()).ok()
     }
 }
 
@@ -455,6 +457,33 @@ impl pci_sriov::Driver for PfStub {
     // (a platform without ACS). See "Shared IOMMU groups" in Documentation/pf_stub.rst.
     const DRIVER_MANAGED_DMA: bool = true;
 
+    // Recovery of the PF's hierarchy (AER, DPC) and function resets: see `recovery`.
+    const ERROR_HANDLERS: bool = true;
+
+    fn error_detected(
+        pdev: &pci::Device<Core<'_>>,
+        this: Pin<&Self>,
+        state: kext::pci_error::ChannelState,
+    ) -> kext::pci_error::ErsResult {
+        recovery::error_detected(pdev, this.get_ref(), state)
+    }
+
+    fn slot_reset(pdev: &pci::Device<Core<'_>>, this: Pin<&Self>) -> kext::pci_error::ErsResult {
+        recovery::slot_reset(pdev, this.get_ref())
+    }
+
+    fn resume(pdev: &pci::Device<Core<'_>>, this: Pin<&Self>) {
+        recovery::resume(pdev, this.get_ref())
+    }
+
+    fn reset_prepare(pdev: &pci::Device<Core<'_>>, this: Pin<&Self>) {
+        recovery::reset_prepare(pdev, this.get_ref())
+    }
+
+    fn reset_done(pdev: &pci::Device<Core<'_>>, this: Pin<&Self>) {
+        recovery::reset_done(pdev, this.get_ref())
+    }
+
     fn probe(
         pdev: &pci::Device<Core<'_>>,
         shared: Pin<&Shared>,
@@ -470,8 +499,7 @@ impl pci_sriov::Driver for PfStub {
                 dev_warn!(pdev, "refusing to bind: device has no SR-IOV capability\n");
                 return Err(ENODEV);
             }
-            let name = PciName::of(pdev);
-            let listed = config.addrs.find(&name);
+            let listed = PciName::of(pdev).and_then(|name| config.addrs.find(&name));
             if config.addrs.len > 0 && listed.is_none() {
                 dev_warn!(pdev, "refusing to bind: address not in addrs=\n");
                 return Err(ENODEV);
@@ -562,6 +590,10 @@ impl pci_sriov::Driver for PfStub {
             .pin_chain(move |this| {
                 let this = this.into_ref();
                 let this = this.get_ref();
+                // A saved configuration for recovery to restore after a reset (`recovery`).
+                if pdev.save_state().is_err() {
+                    dev_warn!(pdev, "could not save the PF's configuration\n");
+                }
                 if adopted {
                     send_event(pdev, "adopted", &[]);
                 }
@@ -682,7 +714,10 @@ impl pci_sriov::Driver for PfStub {
                 // Hold the PF for pf_stub until the adoption, so that no other driver (its native
                 // driver through `ids=`, `new_id`, coldplug) binds it and tears the VFs down.
                 let held = match pdev.driver_override() {
-                    Ok(before) => pdev.set_driver_override(NAME.to_bytes()).ok().map(|()| before),
+                    Ok(before) => pdev
+                        .set_driver_override(NAME.to_bytes())
+                        .ok()
+                        .map(|()| before),
                     Err(_) => None,
                 };
                 if held.is_none() {
@@ -863,7 +898,12 @@ impl AddrList {
     /// No addresses: every PF may bind.
     const EMPTY: Self = Self {
         entries: [AddrEntry {
-            name: PciName { buf: [0; 12] },
+            name: PciName {
+                domain: 0,
+                bus: 0,
+                dev: 0,
+                func: 0,
+            },
             num_vfs: None,
         }; MAX_IDS],
         len: 0,
@@ -887,7 +927,7 @@ fn parse_addr(text: &[u8]) -> Result<PciName> {
     }
     let (domain, bus, devfn) = match n {
         2 => (0, parts[0], parts[1]),
-        3 => (parse_hex(parts[0], 0xffff)?, parts[1], parts[2]),
+        3 => (parse_hex(parts[0], 0xffff_fffe)?, parts[1], parts[2]),
         _ => return Err(EINVAL),
     };
     let mut df = devfn.split(|&c| c == b'.');
@@ -904,22 +944,12 @@ fn parse_addr(text: &[u8]) -> Result<PciName> {
     if bus == ANY || dev == ANY || func == ANY {
         return Err(EINVAL);
     }
-    let mut buf = [0u8; 12];
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let nib = |v: u32, shift: u32| HEX[((v >> shift) & 0xf) as usize];
-    buf[0] = nib(domain, 12);
-    buf[1] = nib(domain, 8);
-    buf[2] = nib(domain, 4);
-    buf[3] = nib(domain, 0);
-    buf[4] = b':';
-    buf[5] = nib(bus, 4);
-    buf[6] = nib(bus, 0);
-    buf[7] = b':';
-    buf[8] = nib(dev, 4);
-    buf[9] = nib(dev, 0);
-    buf[10] = b'.';
-    buf[11] = nib(func, 0);
-    Ok(PciName { buf })
+    Ok(PciName {
+        domain,
+        bus,
+        dev,
+        func,
+    })
 }
 
 /// Parses a decimal VF count of at most 65535 (no sign, no spaces).
@@ -1169,13 +1199,19 @@ mod tests {
 
     #[test]
     fn addresses() -> Result {
-        let a = parse_addr(b"0000:01:00.0")?;
-        assert!(a.buf == *b"0000:01:00.0");
-        // The domain defaults to 0; hex digits of any case; canonical form is lower case.
-        let b = parse_addr(b"1A:1f.7")?;
-        assert!(b.buf == *b"0000:1a:1f.7");
-        let c = parse_addr(b"ABCD:00:00.0")?;
-        assert!(c.buf == *b"abcd:00:00.0");
+        let name = |domain, bus, dev, func| PciName {
+            domain,
+            bus,
+            dev,
+            func,
+        };
+        assert_eq!(parse_addr(b"0000:01:00.0")?, name(0, 1, 0, 0));
+        // The domain defaults to 0; hex digits of any case.
+        assert_eq!(parse_addr(b"1A:1f.7")?, name(0, 0x1a, 0x1f, 7));
+        assert_eq!(parse_addr(b"ABCD:00:00.0")?, name(0xabcd, 0, 0, 0));
+        // Domains above 0xffff (VMD): every function keeps an address of its own.
+        assert_eq!(parse_addr(b"10000:01:00.0")?, name(0x10000, 1, 0, 0));
+        assert_ne!(parse_addr(b"10000:01:00.0")?, parse_addr(b"10000:01:00.1")?);
         for bad in [
             &b""[..],
             b"01:00",
@@ -1183,7 +1219,7 @@ mod tests {
             b"01:20.0",
             b"100:00.0",
             b"1:2:3:4.0",
-            b"10000:00:00.0",
+            b"100000000:00:00.0",
             b"01:00.0.0",
             b"01:00.",
             b"0x01:00.0",

@@ -6,7 +6,13 @@
 //! driver gathers the PF's state into a [`Request`], asks [`decide`], and either carries out the
 //! returned [`Action`] or logs the [`Refusal`] and returns its error code.
 
-use crate::vf_token::VfToken;
+use crate::{
+    kext::pci_error::{
+        ChannelState,
+        ErsResult, //
+    },
+    vf_token::VfToken,
+};
 use kernel::fmt;
 use kernel::prelude::*;
 
@@ -413,6 +419,18 @@ pub(crate) fn adoptable(kept: u16, now: u16, same_vf0: bool) -> bool {
     kept > 0 && kept == now && same_vf0
 }
 
+/// The PF's vote when a PCI error is reported on it. pf_stub has no I/O of its own in flight, so
+/// a non-fatal error needs nothing from it and must not stop the recovery of the VFs beside it;
+/// a fatal one needs the link reset the core offers, after which the VFs come back; a device
+/// that is gone for good is let go.
+pub(crate) fn error_vote(state: ChannelState) -> ErsResult {
+    match state {
+        ChannelState::Normal => ErsResult::CanRecover,
+        ChannelState::Frozen => ErsResult::NeedReset,
+        ChannelState::PermFailure => ErsResult::Disconnect,
+    }
+}
+
 #[kunit_tests(pf_stub_sriov)]
 mod tests {
     use super::*;
@@ -633,14 +651,35 @@ mod tests {
 
     #[test]
     fn unbind_disables_unless_assigned() {
-        assert_eq!(on_unbind(false, false, 0, 0, 0, false), UnbindAction::Nothing);
-        assert_eq!(on_unbind(false, false, 0, 0, 0, true), UnbindAction::Nothing);
-        assert_eq!(on_unbind(false, false, 8, 0, 0, false), UnbindAction::Disable);
-        assert_eq!(on_unbind(false, false, 8, 0, 3, false), UnbindAction::Disable);
-        assert_eq!(on_unbind(false, false, 8, 0, 0, true), UnbindAction::Disable);
+        assert_eq!(
+            on_unbind(false, false, 0, 0, 0, false),
+            UnbindAction::Nothing
+        );
+        assert_eq!(
+            on_unbind(false, false, 0, 0, 0, true),
+            UnbindAction::Nothing
+        );
+        assert_eq!(
+            on_unbind(false, false, 8, 0, 0, false),
+            UnbindAction::Disable
+        );
+        assert_eq!(
+            on_unbind(false, false, 8, 0, 3, false),
+            UnbindAction::Disable
+        );
+        assert_eq!(
+            on_unbind(false, false, 8, 0, 0, true),
+            UnbindAction::Disable
+        );
         assert_eq!(on_unbind(false, false, 8, 1, 0, false), UnbindAction::Keep);
-        assert_eq!(on_unbind(false, false, 8, 0, 1, true), UnbindAction::KeepLocked);
-        assert_eq!(on_unbind(false, false, 8, 1, 1, true), UnbindAction::KeepLocked);
+        assert_eq!(
+            on_unbind(false, false, 8, 0, 1, true),
+            UnbindAction::KeepLocked
+        );
+        assert_eq!(
+            on_unbind(false, false, 8, 1, 1, true),
+            UnbindAction::KeepLocked
+        );
     }
 
     #[test]
@@ -688,6 +727,13 @@ mod tests {
         assert_eq!(on_unbind(false, true, 8, 1, 0, false), UnbindAction::Keep);
         assert_eq!(on_unbind(true, true, 8, 0, 8, true), UnbindAction::Remove);
         assert_eq!(on_unbind(false, true, 0, 0, 0, true), UnbindAction::Nothing);
+    }
+
+    #[test]
+    fn error_votes() {
+        assert_eq!(error_vote(ChannelState::Normal), ErsResult::CanRecover);
+        assert_eq!(error_vote(ChannelState::Frozen), ErsResult::NeedReset);
+        assert_eq!(error_vote(ChannelState::PermFailure), ErsResult::Disconnect);
     }
 
     #[test]

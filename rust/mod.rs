@@ -10,6 +10,7 @@
 //!   driver implements `sriov_configure`, has driver attributes and takes dynamic IDs;
 //! - [`device_attr`]: sysfs attributes on the devices a driver is bound to (`dev_groups`);
 //! - [`notifier`]: PCI bus notifiers;
+//! - [`pci_error`]: PCI error recovery and function reset callbacks;
 //! - [`module_param`]: string module parameters (`module_param_string` in C);
 //! - [`module_ref`]: a reference on the module itself, to refuse `rmmod` while it is held;
 //! - [`rescan`]: the PCI rescan/remove lock for SR-IOV changes outside `sriov_configure`, and a
@@ -20,6 +21,7 @@ pub mod device_attr;
 pub mod module_param;
 pub mod module_ref;
 pub mod notifier;
+pub mod pci_error;
 pub mod pci_sriov;
 pub mod rescan;
 pub mod uevent;

@@ -32,8 +32,13 @@ impl ModuleRef {
         // SAFETY: `module` is the module running this code, so its `struct module` is live for
         // the call; `try_module_get()` fails once the module is going away.
         let ok = unsafe { bindings::try_module_get(module.as_ptr()) };
-        // INVARIANT: On success this object holds the reference just taken.
-        ok.then_some(Self { module })
+        // INVARIANT: On success this object holds the reference just taken. Built only then: a
+        // `ModuleRef` made and dropped on failure would put a reference never taken.
+        if ok {
+            Some(Self { module })
+        } else {
+            None
+        }
     }
 }
 

@@ -14,7 +14,14 @@
 //!
 //! C header: [`include/linux/pci.h`](srctree/include/linux/pci.h)
 
-use super::device_attr::AttributeGroups;
+use super::{
+    device_attr::AttributeGroups,
+    pci_error::{
+        ChannelState,
+        ErrorHandlers,
+        ErsResult, //
+    },
+};
 use core::{
     marker::PhantomData,
     ptr::NonNull, //
@@ -335,6 +342,14 @@ pub trait SriovCore {
     /// The running thread must hold the PCI core's rescan/remove lock, as around
     /// `sriov_configure`, in a removal's `remove`, or through [`super::rescan::run_locked`].
     fn disable_sriov(&self);
+
+    /// Saves the device's configuration, SR-IOV included (`pci_save_state()`), for
+    /// [`SriovCore::restore_state`] after a reset.
+    fn save_state(&self) -> Result;
+
+    /// Writes the saved configuration back (`pci_restore_state()`), SR-IOV included: after a
+    /// reset that cleared VF Enable, the VFs are enabled again with the same count.
+    fn restore_state(&self);
 }
 
 /// `PCI_DEV_ADDED` of `pci_dev.priv_flags` (`drivers/pci/pci.h`): set while the device is on
@@ -352,6 +367,17 @@ impl<'a> SriovCore for pci::Device<device::Core<'a>> {
     fn disable_sriov(&self) {
         // SAFETY: As for `enable_sriov`; disabling is valid in any state, a no-op without VFs.
         unsafe { bindings::pci_disable_sriov(raw(self)) }
+    }
+
+    fn save_state(&self) -> Result {
+        // SAFETY: `raw(self)` is a valid `struct pci_dev`; the device lock (the `Core` context)
+        // serialises this with the PCI core's own saves around resets.
+        to_result(unsafe { bindings::pci_save_state(raw(self)) })
+    }
+
+    fn restore_state(&self) {
+        // SAFETY: As for `save_state`; without a saved state the function does nothing.
+        unsafe { bindings::pci_restore_state(raw(self)) }
     }
 }
 
@@ -417,6 +443,42 @@ pub trait Driver: Send + Sync + 'static {
         let _ = (dev, shared, this);
     }
 
+    /// Whether the PCI core gets the driver's error and reset callbacks below
+    /// (`pci_driver.err_handler`). Without them, an error reported on the device makes the
+    /// recovery of its whole hierarchy fail.
+    const ERROR_HANDLERS: bool = false;
+
+    /// An error was reported on `dev` (AER, DPC): the driver's vote for the recovery.
+    fn error_detected(
+        dev: &pci::Device<device::Core<'_>>,
+        this: Pin<&Self>,
+        state: ChannelState,
+    ) -> ErsResult {
+        let _ = (dev, this, state);
+        ErsResult::None
+    }
+
+    /// The link or slot of `dev` was reset during recovery.
+    fn slot_reset(dev: &pci::Device<device::Core<'_>>, this: Pin<&Self>) -> ErsResult {
+        let _ = (dev, this);
+        ErsResult::None
+    }
+
+    /// Recovery is over: `dev` may be used again.
+    fn resume(dev: &pci::Device<device::Core<'_>>, this: Pin<&Self>) {
+        let _ = (dev, this);
+    }
+
+    /// A function reset of `dev` is about to happen (sysfs `reset`, `pci_reset_function()`).
+    fn reset_prepare(dev: &pci::Device<device::Core<'_>>, this: Pin<&Self>) {
+        let _ = (dev, this);
+    }
+
+    /// The function reset of `dev` is done and its configuration restored.
+    fn reset_done(dev: &pci::Device<device::Core<'_>>, this: Pin<&Self>) {
+        let _ = (dev, this);
+    }
+
     /// Called when user space writes `nr_virtfn` to `sriov_numvfs`.
     ///
     /// The PCI core has already refused a count above `sriov_totalvfs` (`ERANGE`), a change
@@ -473,6 +535,11 @@ impl<T: Driver> Registration<T> {
                     (*ptr).remove = Some(Self::remove_callback);
                     (*ptr).sriov_configure = Some(Self::sriov_configure_callback);
                     (*ptr).driver_managed_dma = T::DRIVER_MANAGED_DMA;
+                    (*ptr).err_handler = if T::ERROR_HANDLERS {
+                        &ErrorHandlers::<T>::TABLE
+                    } else {
+                        core::ptr::null()
+                    };
                     (*ptr).id_table = T::ID_TABLE.as_ptr();
                     // The attributes' callbacks read the driver data as `T`, which
                     // `AttributeGroups<T>` guarantees matches this driver.

@@ -4,7 +4,8 @@ the QEMU monitor (QMP), so that a guest scenario can remove and re-add a device 
 
 usage: qmp-agent.py QMP_SOCKET CONSOLE_LOG
 A console line `PFSTUB-HOST device_del ID` or `PFSTUB-HOST device_add DRIVER key=value...` is
-sent as the QMP command of that name; the result is printed to stderr. Exits when QEMU closes
+sent as the QMP command of that name, and `PFSTUB-HOST hmp COMMAND...` as a human monitor
+command (`human-monitor-command`, e.g. `pcie_aer_inject_error`); the result is printed to stderr. Exits when QEMU closes
 the socket.
 """
 import json
@@ -48,6 +49,9 @@ def main():
             words = line.split()[1:]
             if words[0] == "device_del" and len(words) == 2:
                 cmd = {"execute": "device_del", "arguments": {"id": words[1]}}
+            elif words[0] == "hmp" and len(words) >= 2:
+                cmd = {"execute": "human-monitor-command",
+                       "arguments": {"command-line": " ".join(words[1:])}}
             elif words[0] == "device_add" and len(words) >= 2:
                 args = {"driver": words[1]}
                 args.update(dict(w.split("=", 1) for w in words[2:]))

@@ -61,7 +61,7 @@ run_vm() { # label, vm.sh args...
 
 # The scenarios with pf_stub under the emulated Intel IOMMU, as on a production host (vfio-pci
 # with real IOMMU groups); the C driver's run and the debug kernel's keep vfio's no-IOMMU mode.
-run_vm rust-both --topology both --driver rust --iommu tests/scenarios/*.sh
+run_vm rust-both --topology both --driver rust --iommu --qmp tests/scenarios/*.sh
 # The debug kernel (lockdep, KASAN, UBSAN, kmemleak, fault injection; any report fails the run):
 # KUnit, the bounded stress, fault-injection, fuzz, removal-race and surprise-removal scenarios,
 # and the core flows on igb.
@@ -72,13 +72,13 @@ if [ "${PFSTUB_SKIP_DEBUG:-0}" != 1 ]; then
 			tests/debug/stress.sh tests/debug/faults.sh tests/debug/fuzz.sh \
 			tests/scenarios/bind-enable-disable.sh tests/scenarios/policy-adoption.sh \
 			tests/scenarios/policy-vfio-rmmod.sh tests/scenarios/unbind-rebind.sh \
-			tests/scenarios/pf-removal.sh tests/debug/removal-race.sh \
+			tests/scenarios/pf-removal.sh tests/debug/removal-race.sh tests/scenarios/pci-errors.sh \
 			tests/debug/surprise-removal.sh
 	else
 		extra+=(extra:debug-kernel-build=1)
 	fi
 fi
-run_vm c-both --topology both --driver c --no-kunit tests/scenarios/*.sh
+run_vm c-both --topology both --driver c --qmp --no-kunit tests/scenarios/*.sh
 # The kernel's VFIO selftests on a VF of each PF under the emulated Intel IOMMU, with each PF in
 # its own IOMMU group and sharing one with its VFs (no ACS); the C driver as the reference,
 # whose shared-group VFs vfio cannot use (tests/vfio/selftests.sh).

@@ -142,7 +142,7 @@ if [ "$qmp" = 1 ]; then
 		-global ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off)
 	"$PF_STUB_ROOT/tests/qmp-agent.py" "$stage.qmp" "$out" &
 	agent=$!
-	trap 'kill $agent 2>/dev/null; rm -rf "$stage" "$stage.cpio.gz" "$stage.qmp" "$out"' EXIT
+	trap 'kill $agent 2>/dev/null || true; rm -rf "$stage" "$stage.cpio.gz" "$stage.qmp" "$out"' EXIT
 fi
 set +e
 timeout --foreground -k 5 "$timeout" "${qemu[@]}" -append "$append" </dev/null 2>&1 | tee "$out"
