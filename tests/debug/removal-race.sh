@@ -70,4 +70,6 @@ done
 [ -d /sys/module/pf_stub ] && { rmmod pf_stub || fail "rmmod failed at the end"; }
 # When the removal's walk from the root port reached the VFs before pf_stub's unbind (racing it)
 # could remove them with the PF, Linux 7.2 leaks the PF as it does on surprise removal.
+# kmemleak only reports objects older than 5 s: let the last round's age first.
+sleep 6
 check_kmemleak "$pf"
