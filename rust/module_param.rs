@@ -36,12 +36,24 @@ impl<const N: usize> Default for StringParam<N> {
 }
 
 impl<const N: usize> StringParam<N> {
+    /// Fails to compile for an `N` whose value, newline and NUL would not fit in the page that
+    /// sysfs gives `get_callback`.
+    const FITS_IN_PAGE: () = assert!(
+        N + 2 <= kernel::page::PAGE_SIZE,
+        "a string parameter must fit in a sysfs page"
+    );
+
     /// The operations the kernel's parameter parser and sysfs call.
-    pub const OPS: bindings::kernel_param_ops = bindings::kernel_param_ops {
-        flags: 0,
-        set: Some(Self::set_callback),
-        get: Some(Self::get_callback),
-        free: None,
+    pub const OPS: bindings::kernel_param_ops = {
+        // Evaluated for every `N` whose operations are used: `get_callback` relies on it.
+        #[allow(clippy::let_unit_value)]
+        let () = Self::FITS_IN_PAGE;
+        bindings::kernel_param_ops {
+            flags: 0,
+            set: Some(Self::set_callback),
+            get: Some(Self::get_callback),
+            free: None,
+        }
     };
 
     /// Creates an empty parameter, not given.
@@ -106,9 +118,10 @@ impl<const N: usize> StringParam<N> {
         // SAFETY: As in `set_callback`; sysfs passes a page-sized `buffer`.
         let this = unsafe { &*(*kp).__bindgen_anon_1.arg.cast::<Self>() };
         let value = this.value().unwrap_or(&[]);
-        // `N` is far below a page, so the value, a newline and a NUL always fit.
-        let len = value.len().min(N);
-        // SAFETY: `buffer` is a page of writable memory and `len + 2 <= N + 1` bytes are written.
+        // `len + 2 <= N + 1 <= PAGE_SIZE` (`FITS_IN_PAGE`, checked at compile time by `OPS`).
+        let len = value.len().min(N - 1);
+        // SAFETY: `buffer` is a page of writable memory and `len + 2 <= PAGE_SIZE` bytes are
+        // written (see above).
         unsafe {
             core::ptr::copy_nonoverlapping(value.as_ptr(), buffer.cast::<u8>(), len);
             *buffer.add(len) = b'\n';

@@ -82,12 +82,12 @@ run_vm c-both --topology both --driver c --qmp --no-kunit tests/scenarios/*.sh
 # The kernel's VFIO selftests on a VF of each PF under the emulated Intel IOMMU, with each PF in
 # its own IOMMU group and sharing one with its VFs (no ACS); the C driver as the reference,
 # whose shared-group VFs vfio cannot use (tests/vfio/selftests.sh).
-run_vm vfio-rust --topology both --iommu --no-kunit tests/vfio/selftests.sh
+run_vm vfio-rust --topology both --iommu --no-kunit --timeout 300 tests/vfio/selftests.sh
 run_vm vfio-rust-shared --topology both --iommu --shared-group --env PFSTUB_GROUPS=shared \
-	--no-kunit tests/vfio/selftests.sh
-run_vm vfio-c --topology both --iommu --driver c --no-kunit tests/vfio/selftests.sh
+	--no-kunit --timeout 300 tests/vfio/selftests.sh
+run_vm vfio-c --topology both --iommu --driver c --no-kunit --timeout 300 tests/vfio/selftests.sh
 run_vm vfio-c-shared --topology both --iommu --shared-group --env PFSTUB_GROUPS=shared \
-	--driver c --no-kunit tests/vfio/selftests.sh
+	--driver c --no-kunit --timeout 300 tests/vfio/selftests.sh
 # The runner's single-PF topologies, with the main flow.
 run_vm rust-igb --topology igb --no-kunit tests/scenarios/bind-enable-disable.sh
 run_vm rust-nvme --topology nvme --no-kunit tests/scenarios/bind-enable-disable.sh

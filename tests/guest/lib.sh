@@ -238,6 +238,8 @@ guest_main() {
 		n=$((n + 1))
 		name=$(basename "$s" .sh)
 		start=$(date +%s)
+		# On the console at once: a guest that hangs shows which scenario it was in.
+		echo "PFSTUB-RUNNING $name" >/dev/console
 		(. "$s") >"/tmp/$name.out" 2>&1
 		r=$?
 		sed 's/^/    /' "/tmp/$name.out"

@@ -48,6 +48,7 @@ for pf in $PFS; do
 	else
 		for t in $TESTS; do
 			start=$(date +%s)
+			echo "PFSTUB-RUNNING $t $vf" >/dev/console
 			"$t" "$vf" >/tmp/vfio.out 2>&1
 			rc=$?
 			n=0
