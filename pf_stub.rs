@@ -154,19 +154,26 @@ pub(crate) struct VfWatch {
     pf: ARef<pci::Device>,
     #[pin]
     pub(crate) knobs: Mutex<VfKnobs>,
-    /// A copy of the guard's `locked`, readable without the guard's lock (which is held while
-    /// VFs are added, when this watcher runs).
-    locked: AtomicBool,
+    /// The guard's state as the attributes show it ([`Shown`]), readable without the guard's
+    /// lock, which is held while VFs are added (when this watcher runs) and across VF changes (a
+    /// disable takes a second or more, and knob reads must not wait). Written only under the
+    /// guard, by [`PfStub::sync_locked`].
+    shown: AtomicU8,
     /// Held while the VFs are locked and in use: `rmmod` is refused then.
     #[pin]
     module_pin: Mutex<Option<ModuleRef>>,
 }
 
 impl VfWatch {
+    /// The guard's state as last published, read without waiting for the guard.
+    pub(crate) fn shown(&self) -> Shown {
+        Shown(self.shown.load(Ordering::Acquire))
+    }
+
     /// Takes or drops the module reference to match "locked and in use" now.
     fn update_pin(&self) {
         let mut pin = self.module_pin.lock();
-        let want = self.locked.load(Ordering::Acquire) && self.pf.num_vf_bound() > 0;
+        let want = self.shown().locked() && self.pf.num_vf_bound() > 0;
         if want && pin.is_none() {
             // Fails once `rmmod` has passed its check of the references: the unbind it runs next
             // then disables the VFs (see `UNLOADING`).
@@ -219,10 +226,6 @@ pub(crate) struct PfStub {
     /// The VF watcher, registered while the PF is bound.
     #[pin]
     pub(crate) watch: BusNotifier<VfWatch>,
-    /// What the attributes show of the guard ([`Shown`]), for reads that must not wait for the
-    /// guard, which is held across VF changes (a disable takes a second or more). Written only
-    /// under the guard, by [`PfStub::sync_locked`].
-    shown: AtomicU8,
 }
 
 /// The guard's state as the attributes show it, one bit each.
@@ -362,15 +365,14 @@ impl PfStub {
     /// Publishes the guard's state for the attributes and the VF watcher, and updates the module
     /// reference; called under the guard after every change of it.
     pub(crate) fn sync_locked(&self, guard: &Guard) {
-        self.shown.store(Shown::of(guard), Ordering::Release);
         let watch = self.watch_ref();
-        watch.locked.store(guard.locked, Ordering::Release);
+        watch.shown.store(Shown::of(guard), Ordering::Release);
         watch.update_pin();
     }
 
     /// The guard's state as last published, read without waiting for the guard.
     pub(crate) fn shown(&self) -> Shown {
-        Shown(self.shown.load(Ordering::Acquire))
+        self.watch_ref().shown()
     }
 
     /// The VF watcher.
@@ -582,10 +584,9 @@ impl pci_sriov::Driver for PfStub {
                 watch <- BusNotifier::new(try_pin_init!(VfWatch {
                     pf,
                     knobs <- new_mutex!(knobs),
-                    locked: AtomicBool::new(locked),
+                    shown: AtomicU8::new(shown),
                     module_pin <- new_mutex!(module_pin),
                 })),
-                shown: AtomicU8::new(shown),
             })
             .pin_chain(move |this| {
                 let this = this.into_ref();

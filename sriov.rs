@@ -649,46 +649,44 @@ mod tests {
         }
     }
 
+    /// The arguments of `on_unbind`: (removing, unloading, current, assigned, in_use, locked).
+    type UnbindArgs = (bool, bool, u16, u16, u16, bool);
+
+    /// Checks `on_unbind` against a table of (arguments, expected action).
+    fn check_unbind(cases: &[(UnbindArgs, UnbindAction)]) {
+        for &((removing, unloading, current, assigned, in_use, locked), want) in cases {
+            assert_eq!(
+                on_unbind(removing, unloading, current, assigned, in_use, locked),
+                want
+            );
+        }
+    }
+
     #[test]
     fn unbind_disables_unless_assigned() {
-        assert_eq!(
-            on_unbind(false, false, 0, 0, 0, false),
-            UnbindAction::Nothing
-        );
-        assert_eq!(
-            on_unbind(false, false, 0, 0, 0, true),
-            UnbindAction::Nothing
-        );
-        assert_eq!(
-            on_unbind(false, false, 8, 0, 0, false),
-            UnbindAction::Disable
-        );
-        assert_eq!(
-            on_unbind(false, false, 8, 0, 3, false),
-            UnbindAction::Disable
-        );
-        assert_eq!(
-            on_unbind(false, false, 8, 0, 0, true),
-            UnbindAction::Disable
-        );
-        assert_eq!(on_unbind(false, false, 8, 1, 0, false), UnbindAction::Keep);
-        assert_eq!(
-            on_unbind(false, false, 8, 0, 1, true),
-            UnbindAction::KeepLocked
-        );
-        assert_eq!(
-            on_unbind(false, false, 8, 1, 1, true),
-            UnbindAction::KeepLocked
-        );
+        // (removing, unloading, current, assigned, in_use, locked) => action
+        check_unbind(&[
+            ((false, false, 0, 0, 0, false), UnbindAction::Nothing),
+            ((false, false, 0, 0, 0, true), UnbindAction::Nothing),
+            ((false, false, 8, 0, 0, false), UnbindAction::Disable),
+            ((false, false, 8, 0, 3, false), UnbindAction::Disable),
+            ((false, false, 8, 0, 0, true), UnbindAction::Disable),
+            ((false, false, 8, 1, 0, false), UnbindAction::Keep),
+            ((false, false, 8, 0, 1, true), UnbindAction::KeepLocked),
+            ((false, false, 8, 1, 1, true), UnbindAction::KeepLocked),
+        ]);
     }
 
     #[test]
     fn removal_takes_the_vfs_whatever_the_lock() {
-        assert_eq!(on_unbind(true, false, 0, 0, 0, true), UnbindAction::Nothing);
-        assert_eq!(on_unbind(true, false, 8, 0, 0, false), UnbindAction::Remove);
-        assert_eq!(on_unbind(true, false, 8, 0, 8, true), UnbindAction::Remove);
-        assert_eq!(on_unbind(true, false, 8, 2, 2, true), UnbindAction::Remove);
-        assert_eq!(on_unbind(true, false, 8, 1, 0, false), UnbindAction::Remove);
+        // (removing, unloading, current, assigned, in_use, locked) => action
+        check_unbind(&[
+            ((true, false, 0, 0, 0, true), UnbindAction::Nothing),
+            ((true, false, 8, 0, 0, false), UnbindAction::Remove),
+            ((true, false, 8, 0, 8, true), UnbindAction::Remove),
+            ((true, false, 8, 2, 2, true), UnbindAction::Remove),
+            ((true, false, 8, 1, 0, false), UnbindAction::Remove),
+        ]);
     }
 
     #[test]
@@ -723,10 +721,13 @@ mod tests {
 
     #[test]
     fn rmmod_never_keeps_vfs() {
-        assert_eq!(on_unbind(false, true, 8, 0, 8, true), UnbindAction::Disable);
-        assert_eq!(on_unbind(false, true, 8, 1, 0, false), UnbindAction::Keep);
-        assert_eq!(on_unbind(true, true, 8, 0, 8, true), UnbindAction::Remove);
-        assert_eq!(on_unbind(false, true, 0, 0, 0, true), UnbindAction::Nothing);
+        // (removing, unloading, current, assigned, in_use, locked) => action
+        check_unbind(&[
+            ((false, true, 8, 0, 8, true), UnbindAction::Disable),
+            ((false, true, 8, 1, 0, false), UnbindAction::Keep),
+            ((true, true, 8, 0, 8, true), UnbindAction::Remove),
+            ((false, true, 0, 0, 0, true), UnbindAction::Nothing),
+        ]);
     }
 
     #[test]

@@ -14,17 +14,6 @@ pub struct ModuleRef {
 }
 
 impl ModuleRef {
-    /// Takes a reference on `module`, the module this code belongs to (`THIS_MODULE`).
-    pub fn new(module: &'static ThisModule) -> Self {
-        // SAFETY: `module` is the module running this code, so it is live and `__module_get()`
-        // may be called on it (it also accepts NULL, for built-in code).
-        unsafe { bindings::__module_get(module.as_ptr()) };
-        // INVARIANT: The reference was taken just above.
-        Self { module }
-    }
-}
-
-impl ModuleRef {
     /// Takes a reference on `module` unless it is being unloaded (`try_module_get()`): code that
     /// may run while `rmmod` is already under way (a bus notifier, for instance) must not pin a
     /// module whose unload has passed the point of checking its references.

@@ -202,6 +202,17 @@ check_kmemleak() {
 	[ "$known" = 0 ] || echo clear >/sys/kernel/debug/kmemleak
 }
 
+# lock_vfs_in_use PF TOKEN N: binds pf_stub to PF, sets the VF token, enables N VFs (locked
+# under the default policy, pinned to vfio-pci, which must be loaded) and checks that the first is
+# on vfio-pci; its name is left in $VF0. Fails the scenario otherwise.
+lock_vfs_in_use() {
+	bind_to "$1" || fail "$1 did not bind"
+	expect_write OK "$SYS/$1/sriov_vf_token" "$2"
+	expect_write OK "$SYS/$1/sriov_numvfs" "$3"
+	VF0=$(basename "$(readlink "$SYS/$1/virtfn0")")
+	[ "$(driver_of "$VF0")" = vfio-pci ] || fail "$VF0 not on vfio-pci"
+}
+
 # Loads vfio-pci: under the emulated IOMMU (tests/vm.sh --iommu) as on a production host, else
 # in no-IOMMU mode.
 load_vfio() {

@@ -20,11 +20,8 @@ no_vf() {
 # Bound: the PF is removed while pf_stub holds its locked VFs (IGB); unbound: pf_stub was
 # unbound first and kept them for adoption (NVMe).
 for pf in $PFS; do
-	bind_to "$pf" || fail "$pf did not bind"
-	expect_write OK "$SYS/$pf/sriov_vf_token" "$T"
-	expect_write OK "$SYS/$pf/sriov_numvfs" 2
-	vf=$(basename "$(readlink "$SYS/$pf/virtfn0")")
-	[ "$(driver_of "$vf")" = vfio-pci ] || fail "$vf not on vfio-pci"
+	lock_vfs_in_use "$pf" "$T" 2
+	vf=$VF0
 	log_mark
 	if [ "$pf" = "$NVME_PF" ]; then
 		unbind "$pf"

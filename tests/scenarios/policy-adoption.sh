@@ -6,11 +6,8 @@ T1=6f0c1e2d-3b4a-4c5d-8e9f-a0b1c2d3e4f5
 load_vfio || fail "vfio-pci did not load"
 insmod "$PFSTUB_KO" || fail "insmod failed"
 for pf in $PFS; do
-	bind_to "$pf" || fail "$pf did not bind"
-	expect_write OK "$SYS/$pf/sriov_vf_token" "$T1"
-	expect_write OK "$SYS/$pf/sriov_numvfs" 2
-	vf=$(basename "$(readlink "$SYS/$pf/virtfn0")")
-	[ "$(driver_of "$vf")" = vfio-pci ] || fail "$vf not on vfio-pci"
+	lock_vfs_in_use "$pf" "$T1" 2
+	vf=$VF0
 	log_mark
 	unbind "$pf"
 	[ -z "$(driver_of "$pf")" ] || fail "$pf still bound"
