@@ -73,7 +73,7 @@ pub(crate) struct Kept {
 enum Why {
     /// Locked, in-use VFs left in place at unbind, to be adopted.
     Kept(Kept),
-    /// The PF's removal began while its driver was unbinding: remove its VFs when it is deleted.
+    /// The PF is being removed (its unbind ran in the removal): remove its VFs once it is deleted.
     Removing,
 }
 
@@ -195,11 +195,7 @@ impl Keeper {
                     ""
                 }
             ),
-            Why::Removing => dev_warn!(
-                pf.as_ref(),
-                "PF removed while pf_stub was unbinding: removing its {} VFs with it\n",
-                n
-            ),
+            Why::Removing => dev_warn!(pf.as_ref(), "PF removed: removing its {} VFs with it\n", n),
         }
         // The token is wiped and the module reference dropped here.
         let pf = rec.pf.clone();

@@ -659,19 +659,19 @@ impl pci_sriov::Driver for PfStub {
         match sriov::on_unbind(removing, unloading, current, assigned, in_use, guard.locked) {
             UnbindAction::Nothing => keeper.unbound(pdev),
             UnbindAction::Remove => {
-                // The remover holds the rescan/remove lock: this thread, whose `pci_stop_dev()`
-                // called us (a thread that raced the removal into this unbind leaves
-                // `PCI_DEV_ADDED` set until it is done, see `run_locked`).
-                pdev.disable_sriov();
+                // The remover holds the rescan/remove lock, but possibly not in this thread: an
+                // unbind that took the device lock just before the remover cleared the flag gets
+                // here too, and removing VFs then trips `lockdep_assert_held()` (seen in the race
+                // test). The keeper removes them once the PF is deleted and the lock released.
                 dev_warn!(
                     pdev,
-                    "PF removed with {} VFs ({} in use{}): removed them with it\n",
+                    "PF removed with {} VFs ({} in use{}): they are removed with it\n",
                     current,
                     in_use,
                     if guard.locked { ", locked" } else { "" }
                 );
                 send_event(pdev, "removed", &[]);
-                keeper.unbound(pdev);
+                keeper.removing(pdev);
             }
             UnbindAction::Disable => {
                 match run_locked(&keeper.queue, pdev, |pdev| pdev.disable_sriov()) {
