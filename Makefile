@@ -10,6 +10,13 @@
 
 ifneq ($(KERNELRELEASE),)
 
+# The kernel crate's API changes between the supported versions are bridged in rust/compat.rs,
+# under one cfg per change, set here from the version of the kernel being built against.
+pf_stub_linux := $(shell echo $$(( $(VERSION) * 1000 + $(PATCHLEVEL) )))
+ifeq ($(shell [ $(pf_stub_linux) -ge 7003 ] && echo y),y)
+rustflags-y += --cfg linux_7_3
+endif
+
 ifneq ($(KBUILD_EXTMOD),)
 obj-m += pf_stub.o
 else

@@ -30,6 +30,7 @@ use adoption::{
     Kept, //
 };
 use kext::{
+    compat,
     module_ref::ModuleRef,
     notifier::{BusEvent, BusNotifier, BusNotify},
     pci_sriov::{self, DynamicId, SriovCore, SriovDevice, SriovRelations},
@@ -69,9 +70,8 @@ crate::module_param_string!(
     "Default sriov_vf_driver: the driver new VFs are pinned to when VF autoprobe is off (default vfio-pci)"
 );
 
-kernel::pci_device_table!(
+crate::pci_id_table!(
     PCI_TABLE,
-    MODULE_PCI_TABLE,
     <PfStub as pci_sriov::Driver>::IdInfo,
     [
         // Amazon's PF whose only function is SR-IOV, as in pci-pf-stub.c.
@@ -177,7 +177,7 @@ impl VfWatch {
         if want && pin.is_none() {
             // Fails once `rmmod` has passed its check of the references: the unbind it runs next
             // then disables the VFs (see `UNLOADING`).
-            if let Some(r) = ModuleRef::try_new(&THIS_MODULE) {
+            if let Some(r) = ModuleRef::try_new(compat::this_module()) {
                 *pin = Some(r);
                 dev_info!(
                     self.pf.as_ref(),
@@ -390,7 +390,7 @@ impl PfStub {
     ) -> Result<u16> {
         let req = Request {
             current: pdev.num_vf(),
-            total: pdev.sriov_get_totalvfs(),
+            total: pdev.sriov_get_totalvfs().map_or(0, u16::from),
             assigned: pdev.vfs_assigned(),
             requested: nr_virtfn,
         };
@@ -497,7 +497,7 @@ impl pci_sriov::Driver for PfStub {
                 dev_warn!(pdev, "refusing to bind: device is an SR-IOV VF, not a PF\n");
                 return Err(ENODEV);
             }
-            if !pdev.is_physfn() || pdev.sriov_get_totalvfs() == 0 {
+            if !pdev.is_physfn() || pdev.sriov_get_totalvfs().is_none() {
                 dev_warn!(pdev, "refusing to bind: device has no SR-IOV capability\n");
                 return Err(ENODEV);
             }
@@ -532,16 +532,12 @@ impl pci_sriov::Driver for PfStub {
                     k.module_pin,
                     true,
                 ),
-                None => {
-                    // VFs left enabled by another driver: take them over, locked under `locked`.
-                    let locked = current > 0 && config.policy == Policy::Locked;
-                    (
-                        Guard::restore(config.policy, locked, None),
-                        config.knobs,
-                        None,
-                        false,
-                    )
-                }
+                None => (
+                    Guard::at_bind(config.policy, current),
+                    config.knobs,
+                    None,
+                    false,
+                ),
             };
             let locked = guard.locked;
             let has_token = guard.has_token();
@@ -552,7 +548,7 @@ impl pci_sriov::Driver for PfStub {
                 "bound PF {:04x}:{:04x}, {} VFs supported, {} enabled, policy {}\n",
                 pdev.vendor_id().as_raw(),
                 pdev.device_id(),
-                pdev.sriov_get_totalvfs(),
+                pdev.sriov_get_totalvfs().map_or(0, u16::from),
                 current,
                 guard.policy.name()
             );
@@ -600,7 +596,7 @@ impl pci_sriov::Driver for PfStub {
                 }
                 this.watch_ref().update_pin();
                 if want > 0 && current == 0 {
-                    let total = pdev.sriov_get_totalvfs();
+                    let total = pdev.sriov_get_totalvfs().map_or(0, u16::from);
                     let n = want.min(total);
                     if n < want {
                         dev_info!(
@@ -1045,7 +1041,7 @@ fn parse_config() -> Result<Config> {
         Some(d) => d,
         None => DriverName::parse(b"vfio-pci")?,
     };
-    let autoprobe = match *module_parameters::vf_autoprobe.value() {
+    let autoprobe = match compat::param_value(&module_parameters::vf_autoprobe) {
         0 => false,
         1 => true,
         _ => return Err(refuse_load("vf_autoprobe", EINVAL, "0 or 1")),
@@ -1055,7 +1051,7 @@ fn parse_config() -> Result<Config> {
         addrs: addr_list,
         policy: default_policy,
         knobs: VfKnobs { autoprobe, driver },
-        num_vfs: *module_parameters::num_vfs.value(),
+        num_vfs: compat::param_value(&module_parameters::num_vfs),
     })
 }
 

@@ -269,6 +269,15 @@ impl Guard {
         }
     }
 
+    /// A PF at bind without a record to adopt, with `current` VFs already enabled (left by
+    /// another driver): VFs found enabled are taken over locked under the `locked` policy, as if
+    /// they had been enabled here.
+    pub(crate) fn at_bind(policy: Policy, current: u16) -> Self {
+        let mut g = Self::new(policy);
+        g.locked = current > 0 && policy == Policy::Locked;
+        g
+    }
+
     /// A PF whose state is restored (adopted): the lock only holds under the `locked` policy.
     pub(crate) fn restore(policy: Policy, locked: bool, token: Option<VfToken>) -> Self {
         Self {
@@ -528,6 +537,14 @@ mod tests {
         assert_eq!(g.configure(&req(4, 8, 0, 4)), Ok(Action::Unchanged));
         assert!(g.lock_cmd(&LockCmd::Unlock(None)).is_ok());
         assert_eq!(g.configure(&req(4, 8, 0, 0)), Ok(Action::Disable));
+    }
+
+    #[test]
+    fn vfs_found_at_bind_are_locked_under_the_locked_policy() {
+        assert!(Guard::at_bind(Policy::Locked, 2).locked);
+        assert!(!Guard::at_bind(Policy::Locked, 0).locked);
+        assert!(!Guard::at_bind(Policy::Simple, 2).locked);
+        assert!(!Guard::at_bind(Policy::Locked, 2).has_token());
     }
 
     #[test]

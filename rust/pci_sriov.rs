@@ -15,6 +15,7 @@
 //! C header: [`include/linux/pci.h`](srctree/include/linux/pci.h)
 
 use super::{
+    compat::id_info,
     device_attr::AttributeGroups,
     pci_error::{
         ChannelState,
@@ -24,6 +25,7 @@ use super::{
 };
 use core::{
     marker::PhantomData,
+    num::NonZero,
     ptr::NonNull, //
 };
 use kernel::{
@@ -60,9 +62,10 @@ pub trait SriovDevice {
     /// Returns the number of VFs currently enabled (`pci_num_vf()`).
     fn num_vf(&self) -> u16;
 
-    /// Returns the number of VFs the device supports (`pci_sriov_get_totalvfs()`): the value of
-    /// `sriov_totalvfs`, 0 for a device without SR-IOV.
-    fn sriov_get_totalvfs(&self) -> u16;
+    /// Returns the number of VFs the device supports (`pci_sriov_get_totalvfs()`, the value of
+    /// `sriov_totalvfs`), or [`None`] if SR-IOV is not available. Linux 7.3's kernel crate has
+    /// this method, with this signature, on `pci::Device<Core>`, where it takes precedence.
+    fn sriov_get_totalvfs(&self) -> Option<NonZero<u16>>;
 
     /// Returns how many of this PF's VFs are marked assigned to a guest (`pci_vfs_assigned()`,
     /// the `PCI_DEV_FLAGS_ASSIGNED` flag that Xen's pciback sets).
@@ -93,11 +96,12 @@ impl<Ctx: device::DeviceContext> SriovDevice for pci::Device<Ctx> {
         u16::try_from(n).unwrap_or(0)
     }
 
-    fn sriov_get_totalvfs(&self) -> u16 {
+    fn sriov_get_totalvfs(&self) -> Option<NonZero<u16>> {
         // SAFETY: `raw(self)` is a valid `struct pci_dev`; the function returns 0 for a device
         // without SR-IOV.
         let n = unsafe { bindings::pci_sriov_get_totalvfs(raw(self)) };
-        u16::try_from(n).unwrap_or(0)
+        // The value comes from the 16-bit TotalVFs (or the driver's lower limit): it fits.
+        NonZero::new(u16::try_from(n).unwrap_or(0))
     }
 
     fn vfs_assigned(&self) -> u16 {
@@ -526,10 +530,13 @@ impl<T: Driver> Registration<T> {
         try_pin_init!(Self {
             shared <- shared,
             drv <- Opaque::try_ffi_init(move |ptr: *mut bindings::pci_driver| {
-                // SAFETY: `try_ffi_init` guarantees `ptr` is valid for writes; a zeroed
-                // `pci_driver` (its `Default`) is the C "no callbacks" state.
+                // SAFETY: `try_ffi_init` guarantees `ptr` is valid for writes; an all-zero
+                // `pci_driver` is the C "no callbacks" state, and every field of it (pointers,
+                // integers, `Option`s of function pointers, `bool`) is valid as zeroes. Zeroing
+                // in place instead of writing `pci_driver::default()` keeps the module free of
+                // symbols that depend on the bindgen version.
                 unsafe {
-                    ptr.write(bindings::pci_driver::default());
+                    ptr.write_bytes(0, 1);
                     (*ptr).name = name.as_char_ptr();
                     (*ptr).probe = Some(Self::probe_callback);
                     (*ptr).remove = Some(Self::remove_callback);
@@ -619,7 +626,8 @@ impl<T: Driver> Registration<T> {
                 break;
             }
             if core::ptr::eq(entry, id) {
-                info = Some(T::ID_TABLE.info(i));
+                // SAFETY: `entry` is entry `i` of `T::ID_TABLE`.
+                info = Some(unsafe { id_info::<T::IdInfo>(T::ID_TABLE, entry, i) });
                 break;
             }
             i += 1;

@@ -1,0 +1,120 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! What differs between the `kernel` crates of the Linux versions pf_stub builds on.
+//!
+//! The driver files are the same for every supported kernel; each API the kernel crate changed
+//! between them has one version-neutral form here, chosen by a cfg that the Makefile derives
+//! from the kernel's `VERSION` and `PATCHLEVEL`:
+//!
+//! - `linux_7_3`: Linux 7.3 or later. 7.3 rewrote the device ID tables (`pci_device_table!`
+//!   takes no second, modpost name any more, and an ID's `driver_data` holds a pointer to its
+//!   info instead of an index into a separate array: `IdTable::info` is gone), made a module's
+//!   `THIS_MODULE` an associated constant of its type (`kernel::module::this_module()`), and has
+//!   integer module parameters return their value instead of a reference to it.
+//!
+//! Future home: none; each item goes away with the oldest kernel that needs it.
+
+use kernel::{
+    bindings,
+    module_param::ModuleParamAccess,
+    pci,
+    ThisModule, //
+};
+
+#[cfg(linux_7_3)]
+use kernel::device_id::RawDeviceIdIndex;
+
+/// Declares a PCI device ID table `$table` with per-ID info of type `$info`, and its alias for
+/// modpost (`MODULE_DEVICE_TABLE`), as `kernel::pci_device_table!` does on every kernel.
+///
+/// # Examples
+///
+/// ```ignore
+/// crate::pci_id_table!(
+///     PCI_TABLE,
+///     <MyDriver as pci_sriov::Driver>::IdInfo,
+///     [(pci::DeviceId::from_id(pci::Vendor::AMAZON, 0x0053), ())]
+/// );
+/// ```
+#[cfg(linux_7_3)]
+#[macro_export]
+macro_rules! pci_id_table {
+    ($table:ident, $info:ty, [$($entries:tt)*] $(,)?) => {
+        ::kernel::pci_device_table!($table, $info, [$($entries)*]);
+    };
+}
+
+/// Declares a PCI device ID table `$table` with per-ID info of type `$info`, and its alias for
+/// modpost (`MODULE_DEVICE_TABLE`), as `kernel::pci_device_table!` does on every kernel.
+///
+/// # Examples
+///
+/// ```ignore
+/// crate::pci_id_table!(
+///     PCI_TABLE,
+///     <MyDriver as pci_sriov::Driver>::IdInfo,
+///     [(pci::DeviceId::from_id(pci::Vendor::AMAZON, 0x0053), ())]
+/// );
+/// ```
+#[cfg(not(linux_7_3))]
+#[macro_export]
+macro_rules! pci_id_table {
+    ($table:ident, $info:ty, [$($entries:tt)*] $(,)?) => {
+        ::kernel::macros::paste! {
+            ::kernel::pci_device_table!($table, [<MODULE_ $table>], $info, [$($entries)*]);
+        }
+    };
+}
+
+/// The info of entry `index` of `table`, the entry at `entry`.
+///
+/// # Safety
+///
+/// `entry` must point to entry `index` of `table` (not its terminator).
+pub(crate) unsafe fn id_info<U: 'static>(
+    table: pci::IdTable<U>,
+    entry: *const bindings::pci_device_id,
+    index: usize,
+) -> &'static U {
+    #[cfg(linux_7_3)]
+    {
+        let _ = (table, index);
+        // SAFETY: `pci::DeviceId` is a `#[repr(transparent)]` wrapper of `pci_device_id`, and by
+        // the safety requirements `entry` is an entry of an `IdArray<pci::DeviceId, U, _>`
+        // (`table`), whose `driver_data` is a `&'static U`.
+        unsafe { (*entry.cast::<pci::DeviceId>()).info_unchecked::<U>() }
+    }
+    #[cfg(not(linux_7_3))]
+    {
+        let _ = entry;
+        // `table` is `&'static`, so its info is too; by the safety requirements `index` is
+        // within it.
+        table.info(index)
+    }
+}
+
+/// The module this code is built into (C's `THIS_MODULE`), as declared by `module!`.
+#[inline]
+pub fn this_module() -> &'static ThisModule {
+    #[cfg(linux_7_3)]
+    {
+        kernel::module::this_module::<crate::LocalModule>()
+    }
+    #[cfg(not(linux_7_3))]
+    {
+        &crate::THIS_MODULE
+    }
+}
+
+/// The value of an integer module parameter declared by `module!`.
+#[inline]
+pub fn param_value<T: Copy>(param: &ModuleParamAccess<T>) -> T {
+    #[cfg(linux_7_3)]
+    {
+        param.value()
+    }
+    #[cfg(not(linux_7_3))]
+    {
+        *param.value()
+    }
+}
