@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds the test VM's kernel (flavour base or debug) into the cache, keyed
-# by kernel version, config fragments and toolchain. Prints the build dir.
+# Builds the test VM's kernel (flavour base or debug) of the series in use (pf_stub_series in
+# scripts/lib.sh) into the cache, keyed by kernel version, config fragments and toolchain.
+# Prints the build dir.
 #   scripts/build-kernel.sh [base|debug]
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -13,7 +14,7 @@ if [ -f "$out/.pf_stub-done" ]; then
 fi
 src=$(pf_stub_kernel_src)
 mflags=$(pf_stub_kernel_make_flags "$flavour")
-log="$PF_STUB_CACHE/kernel-$flavour.log"
+log="$PF_STUB_CACHE/kernel-$(pf_stub_series)-$flavour.log"
 echo "kernel: building $flavour kernel in $out (log: $log)" >&2
 rm -rf "$out" && mkdir -p "$out"
 start=$(date +%s)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds pf_stub.ko out of tree against the cached test kernel of a flavour, in a copy of the
-# sources under the cache (the work tree stays clean). Prints the .ko path.
+# Builds pf_stub.ko out of tree against the cached test kernel of a flavour (of the series in
+# use, see pf_stub_series in scripts/lib.sh), in a copy of the sources under the cache (the work
+# tree stays clean). Prints the .ko path.
 #   scripts/build-module.sh [base|debug] [extra make args, e.g. CLIPPY=1]
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -8,7 +9,7 @@ flavour=${1:-base}
 shift || true
 pf_stub_toolchain_env
 kdir=$("$PF_STUB_ROOT/scripts/build-kernel.sh" "$flavour")
-b="$PF_STUB_CACHE/module-$flavour"
+b="$PF_STUB_CACHE/module-$(pf_stub_series)-$flavour"
 mkdir -p "$b"
 rsync -a --delete "${PF_STUB_SOURCES[@]}" "$PF_STUB_ROOT/" "$b/src/"
 # shellcheck disable=SC2046

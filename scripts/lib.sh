@@ -19,18 +19,58 @@ pf_stub_toolchain_env() {
 PF_STUB_SOURCES=(--exclude .git --exclude out --include '*/' --include '*.rs' --include Makefile
 	--include Kconfig --exclude '*' --prune-empty-dirs)
 
-# Kernel source tree unpacked from Debian's linux-source-7.2 package.
+# The kernel series (X.Y) a command builds and boots: $PF_STUB_SERIES (vm.sh --linux), else the
+# set-up's PF_STUB_LINUX (the first line of linux.series, written by scripts/setup.sh). Only the
+# two series the set-up fetched can be used.
+pf_stub_series() {
+	local s
+	s=${PF_STUB_SERIES:-$(sed -n 1p "$PF_STUB_CACHE/linux.series" 2>/dev/null)}
+	if [ -z "$s" ] || ! grep -qxF "$s" "$PF_STUB_CACHE/linux.series" 2>/dev/null; then
+		echo "kernel: series '${s:-none}' was not set up; set PF_STUB_LINUX or PF_STUB_LINUX_ALSO and run scripts/setup.sh" >&2
+		return 1
+	fi
+	echo "$s"
+}
+
+# The set-up's second series (PF_STUB_LINUX_ALSO).
+pf_stub_series_also() {
+	sed -n 2p "$PF_STUB_CACHE/linux.series"
+}
+
+# Kernel source tree unpacked from Debian's linux-source-X.Y package of the series in use, and
+# prepared, as a kernel maintainer would take pf_stub, to carry it in tree as
+# drivers/pci/pf_stub/: drivers/pci/Kconfig sources its Kconfig (inside `if PCI`) and
+# drivers/pci/Makefile descends into it under CONFIG_PCI_PF_STUB_RUST. The test kernels leave
+# that option off; scripts/build-intree.sh turns it on in a copy of the base kernel's build
+# and copies the driver's current sources in (pf_stub_sync_intree).
 pf_stub_kernel_src() {
-	local ver tree
-	ver=$(cat "$PF_STUB_CACHE/linux-source.version")
-	tree="$PF_STUB_CACHE/src/linux-source-7.2"
+	local series ver tree k m
+	series=$(pf_stub_series) || return 1
+	ver=$(cat "$PF_STUB_CACHE/linux-source-$series.version")
+	tree="$PF_STUB_CACHE/src/linux-source-$series"
 	if [ ! -f "$tree/.pf_stub-unpacked-$ver" ]; then
-		echo "kernel: unpacking linux-source-7.2 $ver" >&2
-		rm -rf "$PF_STUB_CACHE/src" && mkdir -p "$PF_STUB_CACHE/src"
-		tar -C "$PF_STUB_CACHE/src" -xJf "$PF_STUB_CACHE"/linux-source-pkg/usr/src/linux-source-7.2.tar.xz
+		echo "kernel: unpacking linux-source-$series $ver" >&2
+		rm -rf "$tree" && mkdir -p "$PF_STUB_CACHE/src"
+		tar -C "$PF_STUB_CACHE/src" -xJf "$PF_STUB_CACHE/linux-source-pkg-$series/usr/src/linux-source-$series.tar.xz"
 		touch "$tree/.pf_stub-unpacked-$ver"
 	fi
+	if [ ! -f "$tree/.pf_stub-intree-v1" ]; then
+		k="$tree/drivers/pci/Kconfig" m="$tree/drivers/pci/Makefile"
+		grep -qx 'endif # PCI' "$k" || { echo "kernel: drivers/pci/Kconfig has no 'endif # PCI'" >&2; return 1; }
+		grep -q '^obj-$(CONFIG_PCI_PF_STUB)' "$m" || { echo "kernel: drivers/pci/Makefile has no pci-pf-stub line" >&2; return 1; }
+		sed -i 's|^endif # PCI$|source "drivers/pci/pf_stub/Kconfig"\n\nendif # PCI|' "$k"
+		sed -i '/^obj-$(CONFIG_PCI_PF_STUB)/a obj-$(CONFIG_PCI_PF_STUB_RUST)\t+= pf_stub/' "$m"
+		pf_stub_sync_intree "$tree"
+		touch "$tree/.pf_stub-intree-v1"
+	fi
 	echo "$tree"
+}
+
+# Copies the driver's sources, Makefile and Kconfig into TREE/drivers/pci/pf_stub/, by content,
+# so that unchanged files keep their times and are not rebuilt.
+pf_stub_sync_intree() {
+	mkdir -p "$1/drivers/pci/pf_stub"
+	rsync -rc --delete "${PF_STUB_SOURCES[@]}" "$PF_STUB_ROOT/" "$1/drivers/pci/pf_stub/"
 }
 
 # Kernel flavours: base (tinyconfig + tests/kernel/base.config, gcc) and
@@ -55,7 +95,7 @@ pf_stub_kernel_key() {
 	local flavour=$1 f
 	{
 		echo "flavour=$flavour"
-		cat "$PF_STUB_CACHE/linux-source.version"
+		cat "$PF_STUB_CACHE/linux-source-$(pf_stub_series).version"
 		for f in $(pf_stub_kernel_fragments "$flavour"); do cat "$f"; done
 		pf_stub_kernel_make_flags "$flavour"
 		rustc --version
@@ -67,7 +107,7 @@ pf_stub_kernel_key() {
 }
 
 pf_stub_kernel_dir() {
-	echo "$PF_STUB_CACHE/kernel-$1-$(pf_stub_kernel_key "$1")"
+	echo "$PF_STUB_CACHE/kernel-$(pf_stub_series)-$1-$(pf_stub_kernel_key "$1")"
 }
 
 # pf_stub_vm LOG VM_ARGS...: tests/vm.sh with its console in LOG, quiet. A guest kernel that

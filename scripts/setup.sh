@@ -3,19 +3,28 @@
 # (bookworm) machine, from the package registries only. Idempotent: a second
 # run costs a few seconds.
 #
-# Newer-suite packages (linux-source-7.2, rust-src) are architecture
+# Newer-suite packages (linux-source-X.Y, rust-src) are architecture
 # independent; they are fetched with `apt-get download` through a private
 # source list and lists directory and unpacked with `dpkg-deb -x`, so the
 # system's apt never sees trixie (adding it as an ordinary source upgrades
 # libc and breaks dpkg on bookworm).
+#
+# The kernels, one variable each (a series, X.Y, whose linux-source-X.Y the archive has):
+#   PF_STUB_LINUX       the kernel every test runs on (default: the newest series in the archive)
+#   PF_STUB_LINUX_ALSO  the second kernel, for the module build, KUnit and the main flows
+#                       (default: the newest series before PF_STUB_LINUX that pf_stub supports)
+# A series the archive does not have fails here, naming the variable. The resolved series are
+# kept in $PF_STUB_CACHE/linux.series (two lines: PF_STUB_LINUX, PF_STUB_LINUX_ALSO).
 set -euo pipefail
 
 : "${PF_STUB_CACHE:=/var/cache/pf_stub}"
 export PF_STUB_CACHE
 log() { printf 'setup: %s\n' "$*" >&2; }
+# The oldest series whose kernel crate rust/compat.rs bridges.
+oldest_supported=7.2
 
 stamp="$PF_STUB_CACHE/setup.stamp"
-want_stamp="v4 $(rustc --version 2>/dev/null || echo none)"
+want_stamp="v5 $(rustc --version 2>/dev/null || echo none) linux=${PF_STUB_LINUX:-newest} also=${PF_STUB_LINUX_ALSO:-default}"
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want_stamp" ] \
 	&& [ -x "$PF_STUB_CACHE/bin/bindgen" ] && command -v qemu-system-x86_64 >/dev/null; then
 	exit 0
@@ -74,9 +83,32 @@ rsv=$(apt-cache "${APTO[@]}" madison rust-src | awk -v v="$rv" '$3 ~ "^"v"\\+" {
 fetch rust-src "$rsv" "$PF_STUB_CACHE/rust-src"
 echo "$rsv" >"$PF_STUB_CACHE/rust-src.version"
 
-ksv=${PF_STUB_KERNEL_PKG_VERSION:-$(apt-cache "${APTO[@]}" madison linux-source-7.2 | awk '{print $3; exit}')}
-fetch linux-source-7.2 "$ksv" "$PF_STUB_CACHE/linux-source-pkg"
-echo "$ksv" >"$PF_STUB_CACHE/linux-source.version"
+# --- the kernels' sources ---
+mapfile -t series < <(apt-cache "${APTO[@]}" pkgnames linux-source- | sed -n 's/^linux-source-\([0-9]*\.[0-9]*\)$/\1/p' | sort -V)
+supported=()
+for v in "${series[@]}"; do
+	[ "$(printf '%s\n%s\n' "$oldest_supported" "$v" | sort -V | head -n1)" = "$oldest_supported" ] && supported+=("$v")
+done
+[ ${#supported[@]} -gt 0 ] || { log "the archive has no linux-source-X.Y of $oldest_supported or later (it has: ${series[*]:-none})"; exit 1; }
+has_series() { printf '%s\n' "${series[@]}" | grep -qxF "$1"; }
+linux=${PF_STUB_LINUX:-${supported[-1]}}
+has_series "$linux" || { log "PF_STUB_LINUX=$linux: the archive has no linux-source-$linux (it has: ${series[*]})"; exit 1; }
+also=${PF_STUB_LINUX_ALSO:-}
+if [ -z "$also" ]; then
+	for v in "${supported[@]}"; do
+		[ "$(printf '%s\n%s\n' "$v" "$linux" | sort -V | tail -n1)" = "$linux" ] && [ "$v" != "$linux" ] && also=$v
+	done
+	# Only one supported series in the archive: the second kernel is the first one again.
+	also=${also:-$linux}
+fi
+has_series "$also" || { log "PF_STUB_LINUX_ALSO=$also: the archive has no linux-source-$also (it has: ${series[*]})"; exit 1; }
+for v in "$linux" "$also"; do
+	ksv=$(apt-cache "${APTO[@]}" madison "linux-source-$v" | awk '{print $3; exit}')
+	fetch "linux-source-$v" "$ksv" "$PF_STUB_CACHE/linux-source-pkg-$v"
+	echo "$ksv" >"$PF_STUB_CACHE/linux-source-$v.version"
+done
+printf '%s\n%s\n' "$linux" "$also" >"$PF_STUB_CACHE/linux.series"
+log "kernels: PF_STUB_LINUX=$linux, PF_STUB_LINUX_ALSO=$also"
 
 # --- bindgen from crates.io ---
 if [ ! -x "$PF_STUB_CACHE/bin/bindgen" ]; then

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # pf_stub's whole test suite, from a fresh machine: installs what it needs, builds the test
-# kernel (cached) and the module, checks style (rustfmt, CLIPPY=1 with no warnings), runs the
-# KUnit suites and every guest scenario on igb and nvme with pf_stub, runs the debug-kernel
-# scenarios, runs the same scenarios against the kernel's C pci-pf-stub, runs the kernel's VFIO
-# selftests on VFs under an emulated IOMMU, builds and runs
-# pf_stub in tree, and prints `N passed, N failed` last.
+# kernels (cached) and the module, checks style (rustfmt, CLIPPY=1 with no warnings on both
+# kernels), runs the KUnit suites and every guest scenario on igb and nvme with pf_stub, runs
+# the debug-kernel scenarios, runs the same scenarios against the kernel's C pci-pf-stub, runs
+# the kernel's VFIO selftests on VFs under an emulated IOMMU, builds and runs pf_stub in tree,
+# all on the newest kernel (PF_STUB_LINUX); runs KUnit and the guest scenarios again on the
+# second kernel (PF_STUB_LINUX_ALSO); and prints `N passed, N failed` last.
 set -uo pipefail
 . "$(dirname "$0")/../scripts/lib.sh"
 cd "$PF_STUB_ROOT"
@@ -16,14 +17,26 @@ step() { printf '\n=== %s\n' "$*"; }
 
 step "setup"
 scripts/setup.sh || { echo "setup failed"; echo "0 passed, 1 failed"; exit 1; }
-step "kernel"
+# The kernel every test runs on (PF_STUB_LINUX) and the second one (PF_STUB_LINUX_ALSO): the
+# module build, KUnit and the guest scenarios (scripts/setup.sh).
+linux=$(pf_stub_series) && also=$(pf_stub_series_also) || { echo "0 passed, 1 failed"; exit 1; }
+step "kernel (Linux $linux)"
 kdir=$(scripts/build-kernel.sh base) || { echo "kernel build failed"; echo "0 passed, 1 failed"; exit 1; }
 src=$(pf_stub_kernel_src)
 pf_stub_toolchain_env
-# Kernels cached under other keys are outdated builds (about 1 GB each): drop them.
-for f in base debug; do
-	keep=$(pf_stub_kernel_dir "$f")
-	find "$PF_STUB_CACHE" -maxdepth 1 -type d -name "kernel-$f-*" ! -path "$keep" -exec rm -rf {} +
+# Builds cached under other keys are outdated (a kernel is about 0.5-1 GB): drop them.
+keep=()
+for s in "$linux" "$also"; do
+	for f in base debug; do keep+=("$(PF_STUB_SERIES=$s pf_stub_kernel_dir "$f")"); done
+done
+for d in "$PF_STUB_CACHE"/kernel-* "$PF_STUB_CACHE"/intree-* "$PF_STUB_CACHE"/module-*; do
+	[ -d "$d" ] || continue
+	case "$d" in
+	*/kernel-*) printf '%s\n' "${keep[@]}" | grep -qxF "$d" && continue ;;
+	*/intree-"$linux"-*) continue ;;
+	*/module-"$linux"-* | */module-"$also"-*) continue ;;
+	esac
+	rm -rf "$d"
 done
 
 step "rustfmt (kernel .rustfmt.toml)"
@@ -34,14 +47,18 @@ else
 	cat "$out/rustfmt.log"; extra+=(extra:style.rustfmt=1)
 fi
 
-step "module build with CLIPPY=1"
-rm -rf "$PF_STUB_CACHE/module-base"
-if scripts/build-module.sh base CLIPPY=1 W=1 >"$out/clippy.log" 2>&1 &&
-	! grep -qE '^(warning|error)|warning:' "$out/clippy.log"; then
-	extra+=(extra:style.clippy=0)
-else
-	cat "$out/clippy.log"; extra+=(extra:style.clippy=1)
-fi
+# Warning-free on both kernels: rust/compat.rs bridges their kernel crates.
+for s in "$linux" "$also"; do
+	step "module build with CLIPPY=1 (Linux $s)"
+	rm -rf "$PF_STUB_CACHE/module-$s-base"
+	if PF_STUB_SERIES=$s scripts/build-module.sh base CLIPPY=1 W=1 >"$out/clippy-$s.log" 2>&1 &&
+		! grep -qE '^(warning|error)|warning:' "$out/clippy-$s.log"; then
+		extra+=("extra:style.clippy-linux-$s=0")
+	else
+		cat "$out/clippy-$s.log"; extra+=("extra:style.clippy-linux-$s=1")
+	fi
+	[ "$also" != "$linux" ] || break
+done
 
 if grep -nE '\bunsafe\b' $(git ls-files '*.rs' | grep -v '^rust/') | grep -vE '^\S+:[0-9]+:\s*//'; then
 	echo "unsafe outside rust/"; extra+=(extra:style.no-unsafe-outside-rust=1)
@@ -99,6 +116,12 @@ if scripts/build-intree.sh >/dev/null; then
 		tests/scenarios/bind-enable-disable.sh
 else
 	extra+=(extra:intree-build=1)
+fi
+
+# The second kernel: KUnit and every guest scenario, under the emulated IOMMU.
+if [ "$also" != "$linux" ]; then
+	run_vm "linux-$also-rust-both" --linux "$also" --topology both --driver rust --iommu --qmp \
+		tests/scenarios/*.sh
 fi
 
 step "results"

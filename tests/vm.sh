@@ -7,6 +7,8 @@
 #     --driver rust|c            pf_stub, or the kernel's C pci-pf-stub in its place (default rust)
 #     --kernel base|debug|intree test kernel flavour (default base); intree is the base kernel
 #                                built with pf_stub in tree (scripts/build-intree.sh)
+#     --linux X.Y                the kernel series (default: the set-up's PF_STUB_LINUX; the
+#                                other one set up is PF_STUB_LINUX_ALSO, see scripts/setup.sh)
 #     --no-kunit                 do not run the KUnit suites first
 #     --timeout SECONDS          kill the guest after this long (default 600)
 #     --log FILE                 also write the console to FILE
@@ -40,6 +42,7 @@ while [ $# -gt 0 ]; do
 	--topology) topology=$2; shift 2 ;;
 	--driver) driver=$2; shift 2 ;;
 	--kernel) flavour=$2; shift 2 ;;
+	--linux) export PF_STUB_SERIES=$2; shift 2 ;;
 	--no-kunit) kunit=0; shift ;;
 	--timeout) timeout=$2; shift 2 ;;
 	--log) logfile=$2; shift 2 ;;
@@ -48,7 +51,7 @@ while [ $# -gt 0 ]; do
 	--shared-group) acs=",disable-acs=on"; shift ;;
 	--icount) icount=$2; shift 2 ;;
 	--env) genv+=("$2"); shift 2 ;;
-	-h|--help) sed -n '2,31p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,33p' "$0"; exit 0 ;;
 	-*) echo "vm.sh: unknown option $1" >&2; exit 2 ;;
 	*) scripts+=("$1"); shift ;;
 	esac
