@@ -9,7 +9,9 @@ flavour=${1:-base}
 shift || true
 pf_stub_toolchain_env
 kdir=$("$PF_STUB_ROOT/scripts/build-kernel.sh" "$flavour")
-b="$PF_STUB_CACHE/module-$(pf_stub_series)-$flavour"
+# One build dir per series, flavour and work tree, so that two work trees (git worktree) build
+# side by side.
+b="$PF_STUB_CACHE/module-$(pf_stub_series)-$flavour-$(printf '%s' "$PF_STUB_ROOT" | sha256sum | cut -c1-8)"
 mkdir -p "$b"
 rsync -a --delete "${PF_STUB_SOURCES[@]}" "$PF_STUB_ROOT/" "$b/src/"
 # shellcheck disable=SC2046

@@ -50,7 +50,7 @@ fi
 # Warning-free on both kernels: rust/compat.rs bridges their kernel crates.
 for s in "$linux" "$also"; do
 	step "module build with CLIPPY=1 (Linux $s)"
-	rm -rf "$PF_STUB_CACHE/module-$s-base"
+	rm -rf "$PF_STUB_CACHE/module-$s-base-$(printf '%s' "$PF_STUB_ROOT" | sha256sum | cut -c1-8)"
 	if PF_STUB_SERIES=$s scripts/build-module.sh base CLIPPY=1 W=1 >"$out/clippy-$s.log" 2>&1 &&
 		! grep -qE '^(warning|error)|warning:' "$out/clippy-$s.log"; then
 		extra+=("extra:style.clippy-linux-$s=0")
