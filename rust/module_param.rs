@@ -2,9 +2,10 @@
 
 //! String module parameters.
 //!
-//! The `module!` macro of Linux 7.2 supports integer parameters only. This is the equivalent of
-//! C's `module_param_string()`, with one difference that matters for strict parsing: it tells
-//! a parameter that was not given ([`StringParam::value`] is `None`) from one given empty.
+//! The `module!` macro of Linux 7.2 and 7.3 supports integer parameters only. This is the
+//! equivalent of C's `module_param_string()`, with one difference that matters for strict
+//! parsing: it tells a parameter that was not given ([`StringParam::value`] is `None`) from one
+//! given empty.
 //! The value is copied into a fixed-size buffer owned by the module; a longer one is refused
 //! (`-ENOSPC`), failing the load.
 //!

@@ -2,7 +2,7 @@
 
 //! PCI SR-IOV support, and a PCI driver registration with `sriov_configure`.
 //!
-//! The PCI abstractions of Linux 7.2 register only `probe` and `remove`. This module adds what a
+//! The PCI abstractions of Linux 7.2 and 7.3 register only `probe` and `remove`. This module adds what a
 //! driver of an SR-IOV Physical Function (PF) needs, after the names of the C API and of the
 //! upstream proposal "rust: pci: add SR-IOV support":
 //!

@@ -3,7 +3,8 @@
 //! The PCI core's rescan/remove lock, for a PF driver that adds or removes VFs outside
 //! `sriov_configure`: at bind, at unbind, and after its PF was removed.
 //!
-//! The locks the PCI core and driver core take (Linux 7.2):
+//! The locks the PCI core and driver core take (Linux 7.2 and 7.3; the paths below are the same
+//! in both):
 //!
 //! - `sriov_numvfs_store()` (`drivers/pci/iov.c`) takes the PF's device lock, then
 //!   `pci_rescan_remove_lock`, then calls `sriov_configure`.
