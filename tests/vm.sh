@@ -7,6 +7,9 @@
 #     --driver rust|c            pf_stub, or the kernel's C pci-pf-stub in its place (default rust)
 #     --kernel base|debug|intree test kernel flavour (default base); intree is the base kernel
 #                                built with pf_stub in tree (scripts/build-intree.sh)
+#     --kernel stock-X.Y         Debian's own kernel binary of series X.Y (7.2, 7.3), unmodified,
+#                                with pf_stub built for it by scripts/prepare-kdir.sh
+#                                (scripts/stock-kernel.sh); no KUnit there (--no-kunit implied)
 #     --linux X.Y                the kernel series (default: the set-up's PF_STUB_LINUX; the
 #                                other one set up is PF_STUB_LINUX_ALSO, see scripts/setup.sh)
 #     --no-kunit                 do not run the KUnit suites first
@@ -51,7 +54,7 @@ while [ $# -gt 0 ]; do
 	--shared-group) acs=",disable-acs=on"; shift ;;
 	--icount) icount=$2; shift 2 ;;
 	--env) genv+=("$2"); shift 2 ;;
-	-h|--help) sed -n '2,33p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,36p' "$0"; exit 0 ;;
 	-*) echo "vm.sh: unknown option $1" >&2; exit 2 ;;
 	*) scripts+=("$1"); shift ;;
 	esac
@@ -64,6 +67,11 @@ case "$driver" in rust|c) ;; *) echo "vm.sh: --driver rust|c" >&2; exit 2 ;; esa
 if [ "$flavour" = intree ]; then
 	kdir=$("$PF_STUB_ROOT/scripts/build-intree.sh")
 	ko=""
+elif [ "${flavour#stock-}" != "$flavour" ]; then
+	# A distribution's kernel has no pf_stub KUnit suites (no CONFIG_KUNIT).
+	kdir=$("$PF_STUB_ROOT/scripts/stock-kernel.sh" "${flavour#stock-}")
+	ko=$kdir/pf_stub.ko
+	kunit=0
 else
 	kdir=$("$PF_STUB_ROOT/scripts/build-kernel.sh" "$flavour")
 	ko=$("$PF_STUB_ROOT/scripts/build-module.sh" "$flavour")
@@ -93,7 +101,8 @@ else
 	genv+=("PFSTUB_KO=/lib/modules/$krel/kernel/drivers/pci/pf_stub/pf_stub.ko")
 fi
 depmod -b "$stage" "$krel"
-if [ "$iommu" = 1 ]; then
+# The VFIO selftests come from the test kernels' tree; the stock kernels' scenarios use none.
+if [ "$iommu" = 1 ] && [ "${flavour#stock-}" = "$flavour" ]; then
 	cp "$("$PF_STUB_ROOT/scripts/build-vfio-selftests.sh")"/vfio_* "$stage/bin/"
 fi
 cp "$PF_STUB_ROOT/tests/guest/init.sh" "$stage/init"
