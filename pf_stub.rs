@@ -72,10 +72,9 @@ crate::module_param_string!(
 
 crate::pci_id_table!(
     PCI_TABLE,
-    <PfStub as pci_sriov::Driver>::IdInfo,
     [
         // Amazon's PF whose only function is SR-IOV, as in pci-pf-stub.c.
-        (pci::DeviceId::from_id(pci::Vendor::AMAZON, 0x0053), ()),
+        pci::DeviceId::from_id(pci::Vendor::AMAZON, 0x0053),
     ]
 );
 

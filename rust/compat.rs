@@ -8,7 +8,8 @@
 //!
 //! - `linux_7_3`: Linux 7.3 or later. 7.3 rewrote the device ID tables (`pci_device_table!`
 //!   takes no second, modpost name any more, and an ID's `driver_data` holds a pointer to its
-//!   info instead of an index into a separate array: `IdTable::info` is gone), made a module's
+//!   info instead of an index into a separate array: `IdTable::info` is gone, and `new_id`
+//!   refuses IDs without `driver_data` for a table with info), made a module's
 //!   `THIS_MODULE` an associated constant of its type (`kernel::module::this_module()`), and has
 //!   integer module parameters return their value instead of a reference to it.
 //!
@@ -24,49 +25,49 @@ use kernel::{
 #[cfg(linux_7_3)]
 use kernel::device_id::RawDeviceIdIndex;
 
-/// Declares a PCI device ID table `$table` with per-ID info of type `$info`, and its alias for
-/// modpost (`MODULE_DEVICE_TABLE`), as `kernel::pci_device_table!` does on every kernel.
+/// Declares a PCI device ID table `$table` whose entries carry no info (`IdInfo = ()`), and its
+/// alias for modpost (`MODULE_DEVICE_TABLE`), as C's `pci_device_id` tables without
+/// `driver_data` do.
+///
+/// On 7.3 an ID's `driver_data` would otherwise hold a pointer to its info, and `new_id` (which
+/// accepts only a `driver_data` of an existing entry, 0 when not given) would refuse every
+/// `vendor device` write with `-EINVAL`; without info the table's `driver_data` is 0, as on 7.2
+/// for the first entry and in C.
 ///
 /// # Examples
 ///
 /// ```ignore
-/// crate::pci_id_table!(
-///     PCI_TABLE,
-///     <MyDriver as pci_sriov::Driver>::IdInfo,
-///     [(pci::DeviceId::from_id(pci::Vendor::AMAZON, 0x0053), ())]
-/// );
+/// crate::pci_id_table!(PCI_TABLE, [pci::DeviceId::from_id(pci::Vendor::AMAZON, 0x0053)]);
 /// ```
 #[cfg(linux_7_3)]
 #[macro_export]
 macro_rules! pci_id_table {
-    ($table:ident, $info:ty, [$($entries:tt)*] $(,)?) => {
-        ::kernel::pci_device_table!($table, $info, [$($entries)*]);
+    ($table:ident, [$($id:expr),* $(,)?] $(,)?) => {
+        ::kernel::pci_device_table!($table, @none, [$($id),*]);
     };
 }
 
-/// Declares a PCI device ID table `$table` with per-ID info of type `$info`, and its alias for
-/// modpost (`MODULE_DEVICE_TABLE`), as `kernel::pci_device_table!` does on every kernel.
+/// Declares a PCI device ID table `$table` whose entries carry no info (`IdInfo = ()`), and its
+/// alias for modpost (`MODULE_DEVICE_TABLE`), as C's `pci_device_id` tables without
+/// `driver_data` do.
 ///
 /// # Examples
 ///
 /// ```ignore
-/// crate::pci_id_table!(
-///     PCI_TABLE,
-///     <MyDriver as pci_sriov::Driver>::IdInfo,
-///     [(pci::DeviceId::from_id(pci::Vendor::AMAZON, 0x0053), ())]
-/// );
+/// crate::pci_id_table!(PCI_TABLE, [pci::DeviceId::from_id(pci::Vendor::AMAZON, 0x0053)]);
 /// ```
 #[cfg(not(linux_7_3))]
 #[macro_export]
 macro_rules! pci_id_table {
-    ($table:ident, $info:ty, [$($entries:tt)*] $(,)?) => {
+    ($table:ident, [$($id:expr),* $(,)?] $(,)?) => {
         ::kernel::macros::paste! {
-            ::kernel::pci_device_table!($table, [<MODULE_ $table>], $info, [$($entries)*]);
+            ::kernel::pci_device_table!($table, [<MODULE_ $table>], (), [$(($id, ())),*]);
         }
     };
 }
 
-/// The info of entry `index` of `table`, the entry at `entry`.
+/// The info of entry `index` of `table`, the entry at `entry`, if the table carries info (a
+/// table of [`pci_id_table!`] carries none on 7.3).
 ///
 /// # Safety
 ///
@@ -75,21 +76,21 @@ pub(crate) unsafe fn id_info<U: 'static>(
     table: pci::IdTable<U>,
     entry: *const bindings::pci_device_id,
     index: usize,
-) -> &'static U {
+) -> Option<&'static U> {
     #[cfg(linux_7_3)]
     {
         let _ = (table, index);
         // SAFETY: `pci::DeviceId` is a `#[repr(transparent)]` wrapper of `pci_device_id`, and by
-        // the safety requirements `entry` is an entry of an `IdArray<pci::DeviceId, U, _>`
-        // (`table`), whose `driver_data` is a `&'static U`.
-        unsafe { (*entry.cast::<pci::DeviceId>()).info_unchecked::<U>() }
+        // the safety requirements `entry` is an entry of `table`, an `IdArray<pci::DeviceId, U,
+        // _>`: its `driver_data` is a `&'static U`, or 0 in a table built without info.
+        unsafe { (*entry.cast::<pci::DeviceId>()).info_unchecked_opt::<U>() }
     }
     #[cfg(not(linux_7_3))]
     {
         let _ = entry;
         // `table` is `&'static`, so its info is too; by the safety requirements `index` is
         // within it.
-        table.info(index)
+        Some(table.info(index))
     }
 }
 

@@ -435,7 +435,8 @@ pub trait Driver: Send + Sync + 'static {
 
     /// Binds the driver to `dev`; the returned data lives until [`Driver::unbind`] returns.
     ///
-    /// `id_info` is `None` when the device was matched by a dynamic ID or `driver_override`.
+    /// `id_info` is `None` when the device was matched by a dynamic ID or `driver_override`, or
+    /// by a table without info on Linux 7.3 (see `compat::pci_id_table!`).
     fn probe(
         dev: &pci::Device<device::Core<'_>>,
         shared: Pin<&Self::Shared>,
@@ -627,7 +628,7 @@ impl<T: Driver> Registration<T> {
             }
             if core::ptr::eq(entry, id) {
                 // SAFETY: `entry` is entry `i` of `T::ID_TABLE`.
-                info = Some(unsafe { id_info::<T::IdInfo>(T::ID_TABLE, entry, i) });
+                info = unsafe { id_info::<T::IdInfo>(T::ID_TABLE, entry, i) };
                 break;
             }
             i += 1;

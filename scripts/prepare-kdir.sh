@@ -7,16 +7,17 @@
 #     HEADERS            the kernel's headers / build dir, with .config, Module.symvers and
 #                        vmlinux (default: /lib/modules/$RELEASE/build)
 #     SOURCE             the same version's kernel source: a directory or a tarball (Debian:
-#                        /usr/src/linux-source-7.2.tar.xz from linux-source-7.2); default: the
-#                        first /usr/src/linux-source-X.Y{,.*}.tar.* or linux-source-X.Y.Z*
-#                        directory matching the kernel's version
+#                        /usr/src/linux-source-7.2.tar.xz from linux-source-7.2); default:
+#                        $PF_STUB_KERNEL_SOURCE, else the first /usr/src/linux-source-X.Y.Z*,
+#                        linux-source-X.Y.tar.* or linux-source-X.Y/linux-source-X.Y*.tar.*
 #     --kernel RELEASE   the kernel release (default: the headers' kernel.release, or uname -r)
 #     --out DIR          where the KDIR is made (default $PF_STUB_CACHE/kdir-RELEASE, with
 #                        PF_STUB_CACHE=/var/cache/pf_stub); the KDIR is DIR/build
 #     --rustc PATH       the rustc to use (also env RUSTC); default: rustc on PATH, else rustup's
 #                        toolchain of the kernel's rustc version
-#     --bindgen PATH     the bindgen to use (also env BINDGEN); default: bindgen on PATH or in
-#                        ~/.cargo/bin
+#     --bindgen PATH     the bindgen to use (also env BINDGEN); default: the first of the
+#                        kernel's version among bindgen on PATH, ~/.cargo/bin/bindgen and
+#                        $PF_STUB_CACHE/bindgen-VERSION/bin/bindgen
 #     --jobs N           make -jN (default: nproc)
 #
 # Distribution kernels ship headers but none of the Rust build output an out-of-tree Rust module
@@ -58,7 +59,7 @@ while [ $# -gt 0 ]; do
 done
 [ ${#args[@]} -le 2 ] || die "too many arguments (HEADERS [SOURCE])"
 headers=${args[0]:-}
-source=${args[1]:-}
+source=${args[1]:-${PF_STUB_KERNEL_SOURCE:-}}
 if [ -z "$headers" ]; then
 	headers=/lib/modules/${release:-$(uname -r)}/build
 fi
@@ -152,22 +153,26 @@ if [ -n "$llvm_want" ] && [ "$llvm_want" != "$llvm_have" ]; then
 fi
 
 bindgen=""
+bgv=${want_bindgen#bindgen }
+: "${PF_STUB_CACHE:=/var/cache/pf_stub}"
 if [ -n "$bindgen_arg" ]; then
 	bindgen=$(command -v "$bindgen_arg") || die "no bindgen at $bindgen_arg"
 else
-	for cand in "$(command -v bindgen || true)" "$cargo_bin/bindgen"; do
-		if [ -n "$cand" ] && [ -x "$cand" ]; then bindgen=$cand; break; fi
+	for cand in "$(command -v bindgen || true)" "$cargo_bin/bindgen" "$PF_STUB_CACHE/bindgen-$bgv/bin/bindgen"; do
+		if [ -n "$cand" ] && [ -x "$cand" ] && [ "$("$cand" --version 2>/dev/null)" = "$want_bindgen" ]; then
+			bindgen=$cand
+			break
+		fi
 	done
+	[ -n "$bindgen" ] || bindgen=$(command -v bindgen || true)
 fi
-bgv=${want_bindgen#bindgen }
-[ -n "$bindgen" ] || die "no bindgen: the kernel was built with '$want_bindgen'; cargo install bindgen-cli@$bgv --locked, then pass --bindgen ~/.cargo/bin/bindgen"
+[ -n "$bindgen" ] || die "no bindgen: the kernel was built with '$want_bindgen'; cargo install bindgen-cli@$bgv --locked (or --root DIR, then pass --bindgen DIR/bin/bindgen)"
 bindgen=$(realpath "$bindgen")
 have_bindgen=$("$bindgen" --version 2>/dev/null) || die "$bindgen does not run (libclang missing? set LIBCLANG_PATH)"
 [ "$have_bindgen" = "$want_bindgen" ] ||
 	die "the kernel was built with '$want_bindgen' but $bindgen is '$have_bindgen': cargo install bindgen-cli@$bgv --locked --root DIR, then pass --bindgen DIR/bin/bindgen"
 
 # --- the cache ---
-: "${PF_STUB_CACHE:=/var/cache/pf_stub}"
 base=${out:-$PF_STUB_CACHE/kdir-$release}
 mkdir -p "$base"
 base=$(realpath "$base")

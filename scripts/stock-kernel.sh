@@ -110,8 +110,9 @@ if [ ! -x "$bindgen" ]; then
 	log "cargo install bindgen-cli@$bindgen_release (the kernel's bindgen; a minute or two)"
 	cargo install -q bindgen-cli@"$bindgen_release" --locked --root "$PF_STUB_CACHE/bindgen-$bindgen_release" >&2
 fi
-# The libclang the test kernels' bindgen uses (LLVM 19, as the kernel's rustc).
-export LIBCLANG_PATH=${LIBCLANG_PATH:-/usr/lib/llvm-19/lib}
+# The libclang the test kernels' bindgen uses (LLVM 19, as the kernel's rustc), whatever the caller's
+# environment says, so that the KDIR's cache key does not change with it.
+export LIBCLANG_PATH=/usr/lib/llvm-19/lib
 unset RUSTC BINDGEN RUST_LIB_SRC
 
 # --- the KDIR and the module ---

@@ -143,7 +143,7 @@ if [ "$topology" = nvme ] || [ "$topology" = both ]; then
 		-device nvme-subsys,id=subsys0
 		-device "nvme,id=nvme0,serial=pfstub0,subsys=subsys0,bus=rp2,sriov_max_vfs=64,sriov_vq_flexible=128,sriov_vi_flexible=64,max_ioqpairs=130,msix_qsize=66")
 fi
-append="console=ttyS0 loglevel=4 panic=-1 oops=panic pfstub.driver=$driver pfstub.kunit=$kunit pfstub.qmp=$qmp"
+append="console=ttyS0 loglevel=4 panic=-1 oops=panic no_timer_check pfstub.driver=$driver pfstub.kunit=$kunit pfstub.qmp=$qmp"
 [ "$flavour" = debug ] && append+=" panic_on_warn=1 kmemleak=on"
 [ "$iommu" = 1 ] && append+=" intel_iommu=on pfstub.iommu=1"
 # NAME=VALUE words without a dot are handed to /init as environment variables.

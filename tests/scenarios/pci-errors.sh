@@ -53,7 +53,7 @@ unchanged() {
 }
 log_mark
 host_request hmp pcie_aer_inject_error rp1 RCVR
-wait_log "Correctable error" || fail "the correctable error was not reported"
+wait_log "Correctable [Ee]rror" || fail "the correctable error was not reported"
 sleep 1
 unchanged "correctable error"
 for e in "POISON_TLP non-fatal" "DLP fatal"; do
