@@ -90,9 +90,9 @@ for v in "${series[@]}"; do
 	[ "$(printf '%s\n%s\n' "$oldest_supported" "$v" | sort -V | head -n1)" = "$oldest_supported" ] && supported+=("$v")
 done
 [ ${#supported[@]} -gt 0 ] || { log "the archive has no linux-source-X.Y of $oldest_supported or later (it has: ${series[*]:-none})"; exit 1; }
-has_series() { printf '%s\n' "${series[@]}" | grep -qxF "$1"; }
+has_series() { printf '%s\n' "${supported[@]}" | grep -qxF "$1"; }
 linux=${PF_STUB_LINUX:-${supported[-1]}}
-has_series "$linux" || { log "PF_STUB_LINUX=$linux: the archive has no linux-source-$linux (it has: ${series[*]})"; exit 1; }
+has_series "$linux" || { log "PF_STUB_LINUX=$linux: no linux-source-$linux of $oldest_supported or later in the archive (it has: ${series[*]})"; exit 1; }
 also=${PF_STUB_LINUX_ALSO:-}
 if [ -z "$also" ]; then
 	for v in "${supported[@]}"; do
@@ -101,7 +101,7 @@ if [ -z "$also" ]; then
 	# Only one supported series in the archive: the second kernel is the first one again.
 	also=${also:-$linux}
 fi
-has_series "$also" || { log "PF_STUB_LINUX_ALSO=$also: the archive has no linux-source-$also (it has: ${series[*]})"; exit 1; }
+has_series "$also" || { log "PF_STUB_LINUX_ALSO=$also: no linux-source-$also of $oldest_supported or later in the archive (it has: ${series[*]})"; exit 1; }
 for v in "$linux" "$also"; do
 	ksv=$(apt-cache "${APTO[@]}" madison "linux-source-$v" | awk '{print $3; exit}')
 	fetch "linux-source-$v" "$ksv" "$PF_STUB_CACHE/linux-source-pkg-$v"
