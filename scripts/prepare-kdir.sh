@@ -28,9 +28,10 @@
 # the compiler's version text, so the rustc must be the very compiler the kernel was built with:
 # same version and commit. Where only its version text differs (rustup's "rustc 1.85.1 (4eb161250
 # 2025-03-15)" for Debian's "... (built from a source tarball)") the script sets
-# RUSTC_FORCE_RUSTC_VERSION to the kernel's text; any other difference is refused, as is a
-# bindgen other than the kernel's. After the build it checks that the rebuilt kernel crate's
-# symbols are the ones the distribution's Module.symvers exports.
+# RUSTC_FORCE_RUSTC_VERSION to the kernel's compiler's text; any other difference is refused, as
+# is a bindgen other than the kernel's, a source of another version, and a configuration that
+# olddefconfig changes beyond the toolchain's own options. After the build it checks that the
+# rebuilt kernel crate's symbols are the ones the distribution's Module.symvers exports.
 #
 # The KDIR's Makefile puts that toolchain in place for any later `make -C KDIR M=...` (PATH,
 # RUSTC_FORCE_RUSTC_VERSION, RUST_LIB_SRC), so DKMS and `make KDIR=...` need nothing else.
@@ -52,7 +53,7 @@ while [ $# -gt 0 ]; do
 	--rustc) rustc_arg=$2; shift 2 ;;
 	--bindgen) bindgen_arg=$2; shift 2 ;;
 	--jobs) jobs=$2; shift 2 ;;
-	-h|--help) sed -n '2,34p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,38p' "$0"; exit 0 ;;
 	-*) die "unknown option $1" ;;
 	*) args+=("$1"); shift ;;
 	esac
@@ -97,7 +98,7 @@ if [ -z "$source" ]; then
 		/usr/src/linux-source-"$series"/linux-source-"$series"*.tar.*; do
 		if [ -e "$s" ]; then source=$s; break; fi
 	done
-	[ -n "$source" ] || die "no kernel source for $kver under /usr/src: install the source of the same version (Debian: apt install linux-source-$series; Ubuntu: apt install linux-source; Fedora: the kernel's src.rpm, prepared with rpmbuild -bp), then pass it as SOURCE"
+	[ -n "$source" ] || die "no kernel source for $kver under /usr/src: install the source of the same version (Debian: apt install linux-source-$series; Ubuntu: apt install linux-source; Fedora: the kernel's src.rpm, prepared with rpmbuild -bp), then pass it as SOURCE or in PF_STUB_KERNEL_SOURCE"
 fi
 [ -e "$source" ] || die "no kernel source at $source"
 source=$(realpath "$source")
@@ -238,6 +239,9 @@ export RUST_LIB_SRC=$rust_lib_src
 if [ -n "$force" ]; then export RUSTC_FORCE_RUSTC_VERSION=$force; else unset RUSTC_FORCE_RUSTC_VERSION; fi
 cp "$headers/.config" "$kdir/.config.distro"
 cp "$headers/.config" "$kdir/.config"
+# modules_install would sign with the distribution's own key, which only the distribution has
+# (a failing SIGN step): off here; the module is signed with the machine's key instead (README).
+"$srctree/scripts/config" --file "$kdir/.config" --disable MODULE_SIG_ALL
 cp -p "$headers/Module.symvers" "$kdir/Module.symvers"
 # vmlinux gives modules their BTF (CONFIG_DEBUG_INFO_BTF_MODULES), resolved against the kernel's.
 if [ -f "$headers/vmlinux" ]; then cp -p "$headers/vmlinux" "$kdir/vmlinux"; fi
@@ -252,14 +256,15 @@ failed() {
 
 # The configuration may differ only where it describes the local toolchain (compiler versions
 # and the features they support: gcc 12 here for Debian's gcc 14 changes a dozen CC_HAS_*, which
-# only steer code generation); anything else would build modules for another kernel.
+# only steer code generation), and in MODULE_SIG_ALL; anything else would build modules for
+# another kernel.
 diff <(grep '^CONFIG_' "$kdir/.config.distro" | sort) <(grep '^CONFIG_' "$kdir/.config" | sort) |
 	sed -n 's/^\([<>]\) CONFIG_\([^=]*\)=\(.*\)/\1 \2 \3/p' >"$base/config.diff" || true
-toolchain_sym='^(CC|GCC|CLANG|AS|LD|LLD|PAHOLE|RUSTC|BINDGEN|TOOLCHAIN|OBJTOOL|OPENSSL)_|_VERSION(_TEXT)?$'
+allowed_sym='^(CC|GCC|CLANG|AS|LD|LLD|PAHOLE|RUSTC|BINDGEN|TOOLCHAIN|OBJTOOL|OPENSSL)_|_VERSION(_TEXT)?$|^MODULE_SIG_ALL$'
 if [ -s "$base/config.diff" ]; then
-	log "configuration differences, from the local toolchain (< $release's, > this build's: $base/config.diff): $(awk '{print $2}' "$base/config.diff" | sort -u | tr '\n' ' ')"
+	log "configuration differences (< $release's, > this build's: $base/config.diff): $(awk '{print $2}' "$base/config.diff" | sort -u | tr '\n' ' ')"
 fi
-other=$(awk '{print $2}' "$base/config.diff" | sort -u | grep -Ev "$toolchain_sym" | tr '\n' ' ' || true)
+other=$(awk '{print $2}' "$base/config.diff" | sort -u | grep -Ev "$allowed_sym" | tr '\n' ' ' || true)
 [ -z "$other" ] || die "olddefconfig changed more than the toolchain's options: $other(see $base/config.diff); a module built here might not fit $release"
 
 "${kmake[@]}" -j"$jobs" modules_prepare >>"$mlog" 2>&1 || failed modules_prepare
