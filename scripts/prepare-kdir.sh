@@ -8,8 +8,9 @@
 #                        vmlinux (default: /lib/modules/$RELEASE/build)
 #     SOURCE             the same version's kernel source: a directory or a tarball (Debian:
 #                        /usr/src/linux-source-7.2.tar.xz from linux-source-7.2); default:
-#                        $PF_STUB_KERNEL_SOURCE, else the first /usr/src/linux-source-X.Y.Z*,
-#                        linux-source-X.Y.tar.* or linux-source-X.Y/linux-source-X.Y*.tar.*
+#                        $PF_STUB_KERNEL_SOURCE, else the first /usr/src/linux-source-X.Y.tar.*,
+#                        linux-source-X.Y*/linux-source-X.Y*.tar.*, linux-source-X.Y.Z/ or
+#                        linux-X.Y.Z/
 #     --kernel RELEASE   the kernel release (default: the headers' kernel.release, or uname -r)
 #     --out DIR          where the KDIR is made (default $PF_STUB_CACHE/kdir-RELEASE, with
 #                        PF_STUB_CACHE=/var/cache/pf_stub); the KDIR is DIR/build
@@ -94,9 +95,11 @@ want_bindgen=$(kconfig BINDGEN_VERSION_TEXT)
 # --- the source ---
 if [ -z "$source" ]; then
 	series=${kver%.*}
-	for s in /usr/src/linux-source-"$kver"* /usr/src/linux-source-"$series".tar.* \
-		/usr/src/linux-source-"$series"/linux-source-"$series"*.tar.*; do
-		if [ -e "$s" ]; then source=$s; break; fi
+	# Debian's linux-source-X.Y tarball, Ubuntu's linux-source-X.Y.Z/linux-source-X.Y.Z.tar.bz2,
+	# or an unpacked tree; its version is checked below.
+	for s in /usr/src/linux-source-"$series".tar.* /usr/src/linux-source-"$series"*/linux-source-"$series"*.tar.* \
+		/usr/src/linux-source-"$kver"/Makefile /usr/src/linux-"$kver"/Makefile; do
+		if [ -f "$s" ]; then source=${s%/Makefile}; break; fi
 	done
 	[ -n "$source" ] || die "no kernel source for $kver under /usr/src: install the source of the same version (Debian: apt install linux-source-$series; Ubuntu: apt install linux-source; Fedora: the kernel's src.rpm, prepared with rpmbuild -bp), then pass it as SOURCE or in PF_STUB_KERNEL_SOURCE"
 fi
