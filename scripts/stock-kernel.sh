@@ -135,10 +135,12 @@ log "pf_stub.ko built against $krel in $(($(date +%s) - start)) s"
 cp "$tree/src/pf_stub.ko" "$tree/pf_stub.ko"
 
 # --- the guest's modules ---
-# vfio-pci and its IOMMU back end, igbvf, the C pci-pf-stub, and what they depend on, resolved by
-# the host's modprobe against Debian's modules, decompressed so busybox's insmod takes them.
-mods=(vfio-pci vfio_iommu_type1 igbvf pci-pf-stub)
+# vfio-pci and its IOMMU back end, igbvf, igb, pci-stub, the C pci-pf-stub (the drivers the
+# scenarios load), and what they depend on, resolved by the host's modprobe against Debian's
+# modules, decompressed so busybox's insmod takes them.
+mods=(vfio-pci vfio_iommu_type1 igbvf igb pci-stub pci-pf-stub)
 modroot="$out/modroot"
+[ "$(cat "$modroot/.done" 2>/dev/null)" = "${mods[*]}" ] || rm -f "$modroot/.done"
 # Debian ships no modules.order nor modules.builtin with the modules (nothing here needs them):
 # empty ones keep depmod from warning about each.
 if [ ! -f "$modroot/.done" ]; then
@@ -160,7 +162,7 @@ if [ ! -f "$modroot/.done" ]; then
 	for m in "${mods[@]}"; do
 		modprobe -d "$modroot" -S "$krel" --show-depends "$m" >/dev/null || die "the guest's modules lack $m"
 	done
-	touch "$modroot/.done"
+	echo "${mods[*]}" >"$modroot/.done"
 fi
 mkdir -p "$tree/arch/x86/boot" "$tree/include/config"
 ln -sfn "$vmlinuz" "$tree/arch/x86/boot/bzImage"
