@@ -124,5 +124,25 @@ if [ "$also" != "$linux" ]; then
 		tests/scenarios/*.sh
 fi
 
+# Debian's stock kernel binaries of both series (linux-image-X.Y.Z+deb13-amd64, unmodified),
+# with pf_stub built as on a real host (scripts/prepare-kdir.sh, under the kernel's own rustc
+# and bindgen, Debian's configuration: no KUnit, so a warning that only KUnit hides shows here):
+# the main flow and every guest scenario, under the emulated IOMMU.
+for s in "$linux" "$also"; do
+	step "Debian's stock kernel, Linux $s"
+	if stock=$(scripts/stock-kernel.sh "$s" 2>"$out/stock-$s-build.log"); then
+		if grep -q 'warning' "$stock/build.log"; then
+			cat "$stock/build.log"; extra+=("extra:style.stock-linux-$s-warnings=1")
+		else
+			extra+=("extra:style.stock-linux-$s-warnings=0")
+		fi
+		run_vm "stock-$s" --kernel "stock-$s" --topology both --iommu --qmp --no-kunit --timeout 900 \
+			tests/stock/main-flow.sh tests/scenarios/*.sh
+	else
+		tail -n 30 "$out/stock-$s-build.log"; extra+=("extra:stock-linux-$s-build=1")
+	fi
+	[ "$also" != "$linux" ] || break
+done
+
 step "results"
 python3 tests/results.py "$src/tools/testing/kunit/kunit.py" "${logs[@]}" "${extra[@]}"

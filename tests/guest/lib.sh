@@ -233,12 +233,35 @@ run_kunit() {
 	echo "PFSTUB-KTAP-END"
 }
 
+# Runs the program $1 for every uevent, with the uevent's variables in its environment: as the
+# kernel's uevent helper where the kernel has one, else (Debian's kernels: no
+# CONFIG_UEVENT_HELPER) from busybox's netlink listener. uevents_stop ends it.
+uevents_to() {
+	if [ -w /proc/sys/kernel/hotplug ]; then
+		echo "$1" >/proc/sys/kernel/hotplug
+	else
+		uevent "$1" &
+		UEVENT_PID=$!
+		# The listener's socket must be bound before the events it is to see.
+		sleep 1
+	fi
+}
+uevents_stop() {
+	if [ -n "${UEVENT_PID:-}" ]; then
+		kill "$UEVENT_PID"
+		UEVENT_PID=""
+	else
+		echo >/proc/sys/kernel/hotplug
+	fi
+}
+
 # Runs each scenario in /scenarios (all, or those named in pfstub.only=a,b) as one test case.
 guest_main() {
 	mkdir -p /tmp
 	if is_rust && [ "${PFSTUB_KUNIT:-1}" = 1 ]; then run_kunit; fi
 	# KUnit runs a module's suites at every load: once is enough, keep scenario logs clean.
-	echo "pf_stub_none" >/sys/module/kunit/parameters/filter_glob
+	# (The distributions' kernels have no KUnit.)
+	if [ -d /sys/module/kunit ]; then echo "pf_stub_none" >/sys/module/kunit/parameters/filter_glob; fi
 	note "driver=$DRV igb=${IGB_PF:-none} nvme=${NVME_PF:-none} nosriov=${NOSRIOV:-none}"
 	set -- /scenarios/*.sh
 	echo "PFSTUB-SCENARIOS-BEGIN"

@@ -20,7 +20,7 @@ cat >/tmp/hotplug <<'HP'
 HP
 chmod +x /tmp/hotplug
 : >/tmp/uevents
-echo /tmp/hotplug >/proc/sys/kernel/hotplug
+uevents_to /tmp/hotplug
 load_vfio || fail "vfio-pci did not load"
 if is_rust; then insmod "$PFSTUB_KO" || fail "insmod failed"; else load_driver || fail "load failed"; fi
 bind_to "$pf" || fail "$pf did not bind"
@@ -95,5 +95,5 @@ fi
 for l in "$SYS/$pf"/virtfn*; do echo "$(basename "$(readlink "$l")")" >/sys/bus/pci/drivers/vfio-pci/unbind; done
 expect_write OK "$SYS/$pf/sriov_numvfs" 0
 unbind "$pf"
-echo >/proc/sys/kernel/hotplug
+uevents_stop
 true

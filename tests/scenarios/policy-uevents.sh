@@ -7,7 +7,7 @@ cat >/tmp/hotplug <<'HP'
 HP
 chmod +x /tmp/hotplug
 : >/tmp/uevents
-echo /tmp/hotplug >/proc/sys/kernel/hotplug
+uevents_to /tmp/hotplug
 insmod "$PFSTUB_KO" || fail "insmod failed"
 pf=${IGB_PF:-$NVME_PF}
 d=$SYS/$pf
@@ -22,7 +22,7 @@ expect_write OK "$d/sriov_vf_token" clear
 expect_write OK "$d/sriov_vf_autoprobe" 1
 expect_write EINVAL "$d/sriov_policy" nonsense
 sleep 1
-echo >/proc/sys/kernel/hotplug
+uevents_stop
 sed 's/^/# uevent: /' /tmp/uevents
 for want in "change .*$pf token_set" "change .*$pf enabled n=2" "change .*$pf locked" \
 	"change .*$pf refused n= attr=sriov_numvfs err=EPERM" "change .*$pf refused n= attr=sriov_lock err=EACCES" \
