@@ -196,9 +196,12 @@ impl Keeper {
         self.unbind(pf, None);
     }
 
-    /// Unbind leaving `kept` to be adopted.
+    /// Unbind leaving `kept` to be adopted. The caller decided to keep the VFs because one was
+    /// in use; if all of them were released since, the record is dropped at once, as
+    /// [`Keeper::drop_released`] would have done had the record been there.
     pub(crate) fn keep(&self, pf: &pci::Device, kept: Kept) {
         self.unbind(pf, Some(Why::Kept(kept)));
+        self.drop_released(|k| is(k, pf), None);
     }
 
     /// Unbind of a PF whose removal began meanwhile: its VFs are removed once it is deleted.
@@ -250,13 +253,14 @@ impl Keeper {
         }
     }
 
-    /// A VF was unbound from its driver: when none of a kept PF's VFs is in use any more, the
-    /// record (lock, token, module reference) has nothing left to protect.
-    fn vf_unbound(&self, vf: &pci::Device) {
+    /// A VF lost its driver, or `failed` (a VF) failed its probe: when none of the VFs of the
+    /// kept PF that `is_pf` accepts is in use any more, the record (lock, token, module
+    /// reference) has nothing left to protect, and is dropped.
+    fn drop_released(&self, is_pf: impl Fn(&pci::Device) -> bool, failed: Option<&pci::Device>) {
         let rec = self
             .records
             .lock()
-            .take(|k, why| matches!(why, Why::Kept(_)) && vf.is_vf_of(k) && k.num_vf_bound() == 0);
+            .take(|k, why| matches!(why, Why::Kept(_)) && is_pf(k) && k.num_vf_in_use(failed) == 0);
         let Some((pf, mut why)) = rec else { return };
         if let Why::Kept(k) = &mut why {
             release_hold(&pf, k.held.take());
@@ -308,7 +312,12 @@ impl BusNotify for Keeper {
     fn notify(self: Pin<&Self>, event: BusEvent, dev: &pci::Device) {
         match event {
             BusEvent::DelDevice if dev.is_physfn() => self.pf_deleted(dev),
-            BusEvent::UnboundDriver if dev.is_virtfn() => self.vf_unbound(dev),
+            BusEvent::UnboundDriver if dev.is_virtfn() => {
+                self.drop_released(|pf| dev.is_vf_of(pf), None)
+            }
+            BusEvent::DriverNotBound if dev.is_virtfn() => {
+                self.drop_released(|pf| dev.is_vf_of(pf), Some(dev))
+            }
             _ => {}
         }
     }

@@ -56,14 +56,17 @@ while [ "$r" -lt "$ROUNDS" ]; do
 	fi
 	job=$!
 	[ "$shift_ms" = 0 ] || sleep "0.$(printf '%03d' "$shift_ms")"
-	bound=0
+	bound=0 tries=0 stopped=0
 	while kill -0 "$job" 2>/dev/null; do
+		tries=$((tries + 1))
 		if [ "$how" = bind ]; then
 			if echo "$vf" >/sys/bus/pci/drivers/vfio-pci/bind 2>/dev/null; then bound=1; break; fi
 		else
 			echo "$vf" >/sys/bus/pci/drivers_probe 2>/dev/null
 			if [ "$(driver_of "$vf")" = vfio-pci ]; then bound=1; break; fi
 		fi
+		# A bind that failed while the VF was still there was stopped, not too late.
+		[ -e "$SYS/$vf" ] && stopped=$((stopped + 1))
 	done
 	wait "$job"
 	op_rc=$?
@@ -88,7 +91,8 @@ while [ "$r" -lt "$ROUNDS" ]; do
 			[ "$in_use" -gt 0 ] || fail "round $r ($op): $left locked VFs kept with none in use"
 		fi
 	fi
-	note "round $r: $op, $how after ${shift_ms} ms: bind $([ "$bound" = 1 ] && echo won || echo lost), $left VFs left"
+	vetoed=$(dmesg | grep -c "refusing a driver for this VF")
+	note "round $r: $op, $how after ${shift_ms} ms: bind $([ "$bound" = 1 ] && echo won || echo lost) after $tries tries ($stopped failed with the VF present, $vetoed refused during rmmod), $left VFs left"
 	r=$((r + 1))
 done
 note "$ROUNDS rounds: $kept binds kept the VFs at unbind, $early refused rmmod, $refused binds lost the race"
