@@ -448,10 +448,12 @@ impl Drop for StoppedVfBinds {
                 Some(name) => v.vf.set_driver_override(name.as_bytes()),
                 None => v.vf.clear_driver_override(),
             };
-            if r.is_err() {
+            if let Err(e) = r {
                 dev_warn!(
                     v.vf.as_ref(),
-                    "could not set driver_override back after stopping VF binds\n"
+                    "could not set driver_override back after stopping VF binds (error {}): it reads {}; write it again by hand\n",
+                    e.to_errno(),
+                    core::str::from_utf8(stop).unwrap_or("?")
                 );
             }
         }
