@@ -77,18 +77,58 @@ enum Why {
     Removing,
 }
 
-/// One record, identified by the PF's device (not its name: a PF removed and found again is a
-/// new device, and names are not unique keys across PCI domains).
-struct Record {
-    pf: ARef<pci::Device>,
-    why: Why,
-}
-
-/// The records, and how many PFs are bound (each has a slot reserved).
-struct Records {
-    list: KVec<Record>,
+/// A store of records `V` keyed by `K`, with no fixed limit: every bound PF has a slot reserved
+/// at bind, so an unbind can always store its record without allocating (and so without
+/// failing). Free of kernel objects so that KUnit tests it with any key.
+pub(crate) struct Store<K, V> {
+    list: KVec<(K, V)>,
+    /// PFs bound, each with a slot reserved in `list`.
     bound: usize,
 }
+
+impl<K, V> Store<K, V> {
+    /// An empty store.
+    pub(crate) const fn new() -> Self {
+        Self {
+            list: KVec::new(),
+            bound: 0,
+        }
+    }
+
+    /// At bind: reserves the slot the unbind may fill (`ENOMEM` when it cannot), then takes
+    /// the record whose key `is_key` accepts, if any.
+    pub(crate) fn bind(&mut self, is_key: impl Fn(&K) -> bool) -> Result<Option<(K, V)>> {
+        let bound = self.bound + 1;
+        self.list.reserve(bound, GFP_KERNEL)?;
+        self.bound = bound;
+        Ok(self.take(|k, _| is_key(k)))
+    }
+
+    /// At unbind: gives the slot back, storing `rec` in it if given. Never allocates; fails
+    /// (`ENOSPC`, `rec` dropped) only for an unbind without a bind.
+    pub(crate) fn unbind(&mut self, rec: Option<(K, V)>) -> Result {
+        self.bound = self.bound.saturating_sub(1);
+        match rec {
+            Some(rec) => self.list.push_within_capacity(rec).map_err(|_| ENOSPC),
+            None => Ok(()),
+        }
+    }
+
+    /// Takes out the first record that `pred` accepts.
+    pub(crate) fn take(&mut self, mut pred: impl FnMut(&K, &V) -> bool) -> Option<(K, V)> {
+        let i = self.list.iter().position(|(k, v)| pred(k, v))?;
+        self.list.remove(i).ok()
+    }
+
+    /// How many records are stored.
+    pub(crate) fn len(&self) -> usize {
+        self.list.len()
+    }
+}
+
+/// The records, each identified by the PF's device (not its name: a PF removed and found again
+/// is a new device, and names are not unique keys across PCI domains).
+type Records = Store<ARef<pci::Device>, Why>;
 
 /// The driver-wide keeper of records: a PCI bus notifier handler.
 #[pin_data]
@@ -115,25 +155,18 @@ impl Keeper {
     pub(crate) fn new() -> impl PinInit<Self, Error> {
         try_pin_init!(Self {
             queue: OwnedQueue::new(c"pf_stub")?,
-            records <- new_mutex!(Records {
-                list: KVec::new(),
-                bound: 0,
-            }),
+            records <- new_mutex!(Records::new()),
         })
     }
 
     /// Called at bind: reserves the slot an unbind of `pf` may fill, then takes `pf`'s record
     /// if it still describes the PF's VFs.
     pub(crate) fn bind(&self, pf: &pci::Device) -> Result<Adoption> {
-        let mut r = self.records.lock();
-        let bound = r.bound + 1;
-        r.list.reserve(bound, GFP_KERNEL)?;
-        r.bound = bound;
-        let Some(i) = r.list.iter().position(|rec| is(&rec.pf, pf)) else {
+        let rec = self.records.lock().bind(|k| is(k, pf))?;
+        let Some((_, why)) = rec else {
             return Ok(Adoption::None);
         };
-        let rec = r.list.remove(i).map_err(|_| EINVAL)?;
-        Ok(match rec.why {
+        Ok(match why {
             Why::Kept(k) if still_valid(&k, pf) => Adoption::Adopt(k),
             Why::Kept(mut k) => {
                 release_hold(pf, k.held.take());
@@ -145,14 +178,16 @@ impl Keeper {
 
     /// Called at every unbind: gives the slot back, storing `why` in it if given.
     fn unbind(&self, pf: &pci::Device, why: Option<Why>) {
-        let mut r = self.records.lock();
-        r.bound = r.bound.saturating_sub(1);
-        if let Some(why) = why {
-            // The slot was reserved at bind: this does not allocate, hence cannot fail.
-            let _ = r.list.push_within_capacity(Record {
-                pf: ARef::from(pf),
-                why,
-            });
+        let r = self
+            .records
+            .lock()
+            .unbind(why.map(|why| (ARef::from(pf), why)));
+        if r.is_err() {
+            // The slot was reserved at bind; only an unbind without a bind gets here.
+            dev_err!(
+                pf.as_ref(),
+                "no slot reserved for this PF's record: record lost\n"
+            );
         }
     }
 
@@ -161,9 +196,12 @@ impl Keeper {
         self.unbind(pf, None);
     }
 
-    /// Unbind leaving `kept` to be adopted.
+    /// Unbind leaving `kept` to be adopted. The caller decided to keep the VFs because one was
+    /// in use; if all of them were released since, the record is dropped at once, as
+    /// [`Keeper::drop_released`] would have done had the record been there.
     pub(crate) fn keep(&self, pf: &pci::Device, kept: Kept) {
         self.unbind(pf, Some(Why::Kept(kept)));
+        self.drop_released(|k| is(k, pf), None);
     }
 
     /// Unbind of a PF whose removal began meanwhile: its VFs are removed once it is deleted.
@@ -175,16 +213,10 @@ impl Keeper {
     /// queue (the remover holds `pci_rescan_remove_lock` and is inside the bus notifier chain
     /// here, where removing devices would nest the chain).
     fn pf_deleted(&self, pf: &pci::Device) {
-        let rec = {
-            let mut r = self.records.lock();
-            let Some(i) = r.list.iter().position(|rec| is(&rec.pf, pf)) else {
-                return;
-            };
-            r.list.remove(i).ok()
-        };
-        let Some(rec) = rec else { return };
+        let rec = self.records.lock().take(|k, _| is(k, pf));
+        let Some((rec_pf, why)) = rec else { return };
         let n = pf.num_vf_devices();
-        match &rec.why {
+        match &why {
             Why::Kept(k) => dev_warn!(
                 pf.as_ref(),
                 "PF removed with {} kept VFs: removing them with it; their lock{} dropped\n",
@@ -198,8 +230,8 @@ impl Keeper {
             Why::Removing => dev_warn!(pf.as_ref(), "PF removed: removing its {} VFs with it\n", n),
         }
         // The token is wiped and the module reference dropped here.
-        let pf = rec.pf.clone();
-        drop(rec);
+        let pf = rec_pf;
+        drop(why);
         if n == 0 {
             return;
         }
@@ -221,29 +253,22 @@ impl Keeper {
         }
     }
 
-    /// A VF was unbound from its driver: when none of a kept PF's VFs is in use any more, the
-    /// record (lock, token, module reference) has nothing left to protect.
-    fn vf_unbound(&self, vf: &pci::Device) {
-        let rec = {
-            let mut r = self.records.lock();
-            let Some(i) = r.list.iter().position(|rec| {
-                matches!(rec.why, Why::Kept(_))
-                    && vf.is_vf_of(&rec.pf)
-                    && rec.pf.num_vf_bound() == 0
-            }) else {
-                return;
-            };
-            r.list.remove(i).ok()
-        };
-        if let Some(mut rec) = rec {
-            if let Why::Kept(k) = &mut rec.why {
-                release_hold(&rec.pf, k.held.take());
-            }
-            dev_info!(
-                rec.pf.as_ref(),
-                "the kept VFs were all released: dropping their lock and token; pf_stub can be unloaded\n"
-            );
+    /// A VF lost its driver, or `failed` (a VF) failed its probe: when none of the VFs of the
+    /// kept PF that `is_pf` accepts is in use any more, the record (lock, token, module
+    /// reference) has nothing left to protect, and is dropped.
+    fn drop_released(&self, is_pf: impl Fn(&pci::Device) -> bool, failed: Option<&pci::Device>) {
+        let rec = self
+            .records
+            .lock()
+            .take(|k, why| matches!(why, Why::Kept(_)) && is_pf(k) && k.num_vf_in_use(failed) == 0);
+        let Some((pf, mut why)) = rec else { return };
+        if let Why::Kept(k) = &mut why {
+            release_hold(&pf, k.held.take());
         }
+        dev_info!(
+            pf.as_ref(),
+            "the kept VFs were all released: dropping their lock and token; pf_stub can be unloaded\n"
+        );
     }
 }
 
@@ -287,8 +312,96 @@ impl BusNotify for Keeper {
     fn notify(self: Pin<&Self>, event: BusEvent, dev: &pci::Device) {
         match event {
             BusEvent::DelDevice if dev.is_physfn() => self.pf_deleted(dev),
-            BusEvent::UnboundDriver if dev.is_virtfn() => self.vf_unbound(dev),
+            BusEvent::UnboundDriver if dev.is_virtfn() => {
+                self.drop_released(|pf| dev.is_vf_of(pf), None)
+            }
+            BusEvent::DriverNotBound if dev.is_virtfn() => {
+                self.drop_released(|pf| dev.is_vf_of(pf), Some(dev))
+            }
             _ => {}
         }
+    }
+}
+
+#[kunit_tests(pf_stub_records)]
+mod tests {
+    use super::*;
+    use crate::PciName;
+
+    /// Far more kept PFs than the 16 slots of the old fixed table.
+    const PFS: u32 = 40;
+
+    /// PF `i`'s address; in a VMD domain (above 0xffff) for odd `i`.
+    fn key(i: u32) -> PciName {
+        PciName {
+            domain: if i % 2 == 1 { 0x10000 } else { 0 },
+            bus: i,
+            dev: 0,
+            func: 0,
+        }
+    }
+
+    /// A token of its own for PF `i`.
+    fn token(i: u32) -> Result<VfToken> {
+        let mut text = *b"2ab74924-c335-45f4-9b16-8569e5b08200";
+        let hex = b"0123456789abcdef";
+        text[34] = hex[(i >> 4) as usize & 0xf];
+        text[35] = hex[i as usize & 0xf];
+        VfToken::parse(&text)
+    }
+
+    #[test]
+    fn more_kept_pfs_than_the_old_limit() -> Result {
+        let mut store: Store<PciName, VfToken> = Store::new();
+        for i in 0..PFS {
+            assert!(store.bind(|k| *k == key(i))?.is_none());
+        }
+        // Every unbind keeps its VFs: no record is refused, whatever the count.
+        for i in 0..PFS {
+            assert!(store.unbind(Some((key(i), token(i)?))).is_ok());
+        }
+        assert_eq!(store.len(), PFS as usize);
+        // Other PFs come and go meanwhile; the records stay.
+        for i in PFS..2 * PFS {
+            assert!(store.bind(|k| *k == key(i))?.is_none());
+        }
+        for _ in PFS..2 * PFS {
+            assert!(store.unbind(None).is_ok());
+        }
+        assert_eq!(store.len(), PFS as usize);
+        // Each PF adopts its own record with its own token, in any order.
+        for i in (0..PFS).rev() {
+            let rec = store.bind(|k| *k == key(i))?;
+            assert!(rec.is_some_and(|(k, t)| k == key(i) && token(i).is_ok_and(|w| t.ct_eq(&w))));
+        }
+        assert_eq!(store.len(), 0);
+        Ok(())
+    }
+
+    #[test]
+    fn unbind_never_allocates() -> Result {
+        let mut store: Store<PciName, VfToken> = Store::new();
+        // A record with no slot reserved at bind is refused rather than allocated for.
+        assert_eq!(store.unbind(Some((key(0), token(0)?))), Err(ENOSPC));
+        assert_eq!(store.len(), 0);
+        store.bind(|k| *k == key(0))?;
+        assert!(store.unbind(Some((key(0), token(0)?))).is_ok());
+        // The records of two functions of one device in a VMD domain do not collide.
+        let (f0, f1) = (
+            crate::parse_addr(b"10000:01:00.0")?,
+            crate::parse_addr(b"10000:01:00.1")?,
+        );
+        store.bind(|k| *k == f0)?;
+        store.bind(|k| *k == f1)?;
+        assert!(store.unbind(Some((f0, token(1)?))).is_ok());
+        assert!(store.unbind(Some((f1, token(2)?))).is_ok());
+        assert_eq!(store.len(), 3);
+        let rec = store.take(|k, _| *k == f1);
+        assert!(rec.is_some_and(|(_, t)| token(2).is_ok_and(|w| t.ct_eq(&w))));
+        let rec = store.take(|k, _| *k == f0);
+        assert!(rec.is_some_and(|(_, t)| token(1).is_ok_and(|w| t.ct_eq(&w))));
+        assert!(store.take(|k, _| *k == key(0)).is_some());
+        assert_eq!(store.len(), 0);
+        Ok(())
     }
 }

@@ -32,10 +32,21 @@ use adoption::{
 use kext::{
     compat,
     module_ref::ModuleRef,
-    notifier::{BusEvent, BusNotifier, BusNotify},
-    pci_sriov::{self, DynamicId, SriovCore, SriovDevice, SriovRelations},
+    notifier::{
+        BusEvent,
+        BusNotifier,
+        BusNotify, //
+    },
+    pci_sriov::{
+        self,
+        DynamicId,
+        SriovCore,
+        SriovDevice,
+        SriovRelations,
+        StoppedVfBinds, //
+    },
     rescan::run_locked,
-    uevent::UeventEnv,
+    uevent::UeventEnv, //
 };
 use sriov::{Action, Guard, Policy, Request, UnbindAction};
 
@@ -169,22 +180,47 @@ impl VfWatch {
         Shown(self.shown.load(Ordering::Acquire))
     }
 
-    /// Takes or drops the module reference to match "locked and in use" now.
-    fn update_pin(&self) {
+    /// Takes or drops the module reference to match "locked and in use" now, a VF being in use
+    /// from the moment a driver starts probing it (`failed`, whose probe has just failed, is
+    /// not). Returns `false` when the reference is wanted and cannot be taken: `rmmod` has
+    /// passed its check of the references, and its unbind disables the VFs (see `UNLOADING`).
+    ///
+    /// Locks: takes `module_pin`, a leaf; called in VF driver events (the VF's device lock
+    /// held) and under the guard.
+    fn update_pin(&self, failed: Option<&pci::Device>) -> bool {
         let mut pin = self.module_pin.lock();
-        let want = self.shown().locked() && self.pf.num_vf_bound() > 0;
+        let want = self.shown().locked() && self.pf.num_vf_in_use(failed) > 0;
         if want && pin.is_none() {
-            // Fails once `rmmod` has passed its check of the references: the unbind it runs next
-            // then disables the VFs (see `UNLOADING`).
-            if let Some(r) = ModuleRef::try_new(compat::this_module()) {
-                *pin = Some(r);
-                dev_info!(
-                    self.pf.as_ref(),
-                    "VFs locked and in use: pf_stub cannot be unloaded until they are unlocked or released\n"
-                );
-            }
+            let Some(r) = ModuleRef::try_new(compat::this_module()) else {
+                return false;
+            };
+            *pin = Some(r);
+            dev_info!(
+                self.pf.as_ref(),
+                "VFs locked and in use: pf_stub cannot be unloaded until they are unlocked or released\n"
+            );
         } else if !want && pin.is_some() {
             *pin = None;
+        }
+        true
+    }
+
+    /// A driver is about to probe `vf` of a locked PF while `rmmod` is disabling the VFs: the
+    /// probe is refused, so that no bind succeeds only to be torn down. The VF's
+    /// `driver_override` is set to pf_stub, which the PCI core matches again before the probe
+    /// and which binds no VF; the VF goes with the others, or gets its override back from the
+    /// unbind's [`SriovCore::stop_vf_binds`] if it stays.
+    fn refuse_bind(&self, vf: &pci::Device) {
+        match vf.set_driver_override(NAME.to_bytes()) {
+            Ok(()) => dev_warn!(
+                vf.as_ref(),
+                "refusing a driver for this VF: its PF's VFs are locked and pf_stub is being unloaded, which disables them\n"
+            ),
+            Err(e) => dev_err!(
+                vf.as_ref(),
+                "could not refuse a driver for this VF while pf_stub is being unloaded: error {}\n",
+                e.to_errno()
+            ),
         }
     }
 }
@@ -208,8 +244,16 @@ impl BusNotify for VfWatch {
                     );
                 }
             }
-            BusEvent::BoundDriver | BusEvent::UnboundDriver | BusEvent::DriverNotBound => {
-                self.update_pin()
+            BusEvent::BindDriver => {
+                if !self.update_pin(None) {
+                    self.refuse_bind(dev);
+                }
+            }
+            BusEvent::BoundDriver | BusEvent::UnboundDriver => {
+                self.update_pin(None);
+            }
+            BusEvent::DriverNotBound => {
+                self.update_pin(Some(dev));
             }
             BusEvent::DelDevice => {}
         }
@@ -366,7 +410,12 @@ impl PfStub {
     pub(crate) fn sync_locked(&self, guard: &Guard) {
         let watch = self.watch_ref();
         watch.shown.store(Shown::of(guard), Ordering::Release);
-        watch.update_pin();
+        if !watch.update_pin(None) {
+            dev_warn!(
+                self.watch_ref().pf.as_ref(),
+                "VFs locked and in use while pf_stub is being unloaded: the unload disables them\n"
+            );
+        }
     }
 
     /// The guard's state as last published, read without waiting for the guard.
@@ -593,7 +642,7 @@ impl pci_sriov::Driver for PfStub {
                 if adopted {
                     send_event(pdev, "adopted", &[]);
                 }
-                this.watch_ref().update_pin();
+                this.watch_ref().update_pin(None);
                 if want > 0 && current == 0 {
                     let total = pdev.sriov_get_totalvfs().map_or(0, u16::from);
                     let n = want.min(total);
@@ -642,15 +691,50 @@ impl pci_sriov::Driver for PfStub {
         // `pci_rescan_remove_lock` and has cleared `PCI_DEV_ADDED` before asking for the device
         // lock; in a plain unbind (sysfs `unbind`, `rmmod`) nobody does, and a removal may start
         // at any time: see `kext::rescan`. The guard is taken after the device lock, as in
-        // `sriov_configure`.
+        // `sriov_configure`. Stopping VF binds takes each VF's device lock in turn under these
+        // two (the PCI core's order: a PF's lock, then its VFs'), while holding neither
+        // `module_pin` nor the keeper's records, which VF driver events take under the VF's lock.
         let keeper = shared.keeper();
         let mut guard = this.guard.lock();
-        let current = pdev.num_vf();
-        let assigned = pdev.vfs_assigned();
-        let in_use = pdev.num_vf_bound();
         let watch = this.watch_ref();
+        let current = pdev.num_vf();
+        // "In use" is decided with VF binds stopped and the probes in flight ended: a VF bound
+        // after a mere look would be torn down despite the lock. The VFs can bind again once
+        // `stopped` is dropped, when they are kept or gone. A PF being removed takes its VFs
+        // whatever their use.
+        let stopped = if current > 0 && pdev.is_added() {
+            let knobs = *watch.knobs.lock();
+            let pinned_to = (!knobs.autoprobe).then_some(knobs.driver);
+            match pdev.stop_vf_binds(NAME, pinned_to.as_ref().map(DriverName::as_bytes)) {
+                Ok(s) => Some(s),
+                Err(e) => {
+                    dev_warn!(
+                        pdev,
+                        "unbind: could not stop VF binds (error {}): deciding on the VFs in use now; a VF bound meanwhile may be disabled\n",
+                        e.to_errno()
+                    );
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        let in_use = stopped
+            .as_ref()
+            .map_or_else(|| pdev.num_vf_in_use(None), StoppedVfBinds::bound);
+        let assigned = pdev.vfs_assigned();
         let removing = !pdev.is_added();
-        let unloading = UNLOADING.load(Ordering::Acquire);
+        // Kept VFs pin the module through their record. Once `rmmod` has passed its check of the
+        // references no pin can be taken, and its unbind (this one, or one about to run) must
+        // not keep VFs for an adoption that can never come.
+        let record_pin = if guard.locked && in_use > 0 {
+            let pin = watch.module_pin.lock().take();
+            pin.or_else(|| ModuleRef::try_new(compat::this_module()))
+        } else {
+            None
+        };
+        let unloading = UNLOADING.load(Ordering::Acquire)
+            || (guard.locked && in_use > 0 && record_pin.is_none());
         match sriov::on_unbind(removing, unloading, current, assigned, in_use, guard.locked) {
             UnbindAction::Nothing => keeper.unbound(pdev),
             UnbindAction::Remove => {
@@ -669,6 +753,14 @@ impl pci_sriov::Driver for PfStub {
                 keeper.removing(pdev);
             }
             UnbindAction::Disable => {
+                if guard.locked && in_use > 0 {
+                    dev_warn!(
+                        pdev,
+                        "unbind: pf_stub is being unloaded: disabling {} locked VFs, {} in use\n",
+                        current,
+                        in_use
+                    );
+                }
                 match run_locked(&keeper.queue, pdev, |pdev| pdev.disable_sriov()) {
                     Ok(()) => {
                         dev_info!(pdev, "unbind: disabled {} VFs\n", current);
@@ -731,7 +823,7 @@ impl pci_sriov::Driver for PfStub {
                         policy: guard.policy,
                         token: guard.take_token(),
                         knobs: *watch.knobs.lock(),
-                        module_pin: watch.module_pin.lock().take(),
+                        module_pin: record_pin,
                     },
                 );
                 dev_info!(
@@ -743,6 +835,8 @@ impl pci_sriov::Driver for PfStub {
                 send_event(pdev, "orphaned", &[]);
             }
         }
+        // The VFs are kept (recorded) or gone: they may bind again.
+        drop(stopped);
         // The VF watcher goes with the driver data; without a PF driver nothing pins the module
         // but a record of kept VFs.
         *watch.module_pin.lock() = None;

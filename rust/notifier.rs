@@ -13,15 +13,24 @@
 use kernel::{bindings, container_of, device, error::to_result, pci, prelude::*, types::Opaque};
 
 /// A PCI bus event.
+///
+/// The driver events come from `really_probe()` and `__device_release_driver()`
+/// (`drivers/base/dd.c`), with the device's lock held.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BusEvent {
     /// A device was added, before any driver probes it (`BUS_NOTIFY_ADD_DEVICE`).
     AddDevice,
+    /// A driver is about to probe the device (`BUS_NOTIFY_BIND_DRIVER`): it is already the
+    /// device's driver, and the PCI core matches `driver_override` once more before it calls the
+    /// driver's probe, so an override set now still refuses this probe.
+    BindDriver,
     /// A driver was bound to the device (`BUS_NOTIFY_BOUND_DRIVER`).
     BoundDriver,
-    /// A driver was unbound from the device (`BUS_NOTIFY_UNBOUND_DRIVER`).
+    /// A driver was unbound from the device (`BUS_NOTIFY_UNBOUND_DRIVER`); the device has no
+    /// driver any more.
     UnboundDriver,
-    /// A driver's probe of the device failed (`BUS_NOTIFY_DRIVER_NOT_BOUND`).
+    /// A driver's probe of the device failed (`BUS_NOTIFY_DRIVER_NOT_BOUND`). The device still
+    /// shows the failed driver until the driver core cleans up after this event.
     DriverNotBound,
     /// The device is being deleted (`BUS_NOTIFY_DEL_DEVICE`, from `device_del()`); for a PCI
     /// device being removed, the remover holds `pci_rescan_remove_lock`.
@@ -90,6 +99,7 @@ impl<H: BusNotify> BusNotifier<H> {
     ) -> c_int {
         let event = match u32::try_from(action) {
             Ok(bindings::bus_notifier_event_BUS_NOTIFY_ADD_DEVICE) => BusEvent::AddDevice,
+            Ok(bindings::bus_notifier_event_BUS_NOTIFY_BIND_DRIVER) => BusEvent::BindDriver,
             Ok(bindings::bus_notifier_event_BUS_NOTIFY_BOUND_DRIVER) => BusEvent::BoundDriver,
             Ok(bindings::bus_notifier_event_BUS_NOTIFY_UNBOUND_DRIVER) => BusEvent::UnboundDriver,
             Ok(bindings::bus_notifier_event_BUS_NOTIFY_DEL_DEVICE) => BusEvent::DelDevice,

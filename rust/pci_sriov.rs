@@ -7,7 +7,10 @@
 //! upstream proposal "rust: pci: add SR-IOV support":
 //!
 //! - [`SriovDevice`]: `is_virtfn`, `is_physfn`, `num_vf`, `sriov_get_totalvfs`, `vfs_assigned`,
-//!   and, with the device lock held, `enable_sriov` and `disable_sriov`;
+//!   and, with the device lock held ([`SriovCore`]), `enable_sriov` and `disable_sriov`;
+//! - [`SriovRelations`]: a PF's VFs, their drivers and `driver_override`;
+//! - [`SriovCore::stop_vf_binds`]: the VFs of a PF kept from binding while its driver decides
+//!   whether they are in use;
 //! - [`Driver`] and [`Registration`]: a PCI driver whose `sriov_configure` is called when user
 //!   space writes `sriov_numvfs`, registered with a static ID table and any number of dynamic IDs
 //!   (`pci_add_dynid`, as `pci-stub`'s `ids=` does).
@@ -136,8 +139,11 @@ pub trait SriovRelations {
     /// Returns `true` if `self` is a VF of `pf`.
     fn is_vf_of<Ctx: device::DeviceContext>(&self, pf: &pci::Device<Ctx>) -> bool;
 
-    /// Counts this PF's VFs that have a driver bound (vfio-pci, igbvf, ...): VFs in use.
-    fn num_vf_bound(&self) -> u16;
+    /// Counts this PF's VFs that have a driver (vfio-pci, igbvf, ...), bound or being probed:
+    /// VFs in use or about to be. `failed` is left out: a VF whose probe has just failed
+    /// ([`super::notifier::BusEvent::DriverNotBound`]), which still shows the driver until the
+    /// driver core cleans up after telling the bus. A snapshot, read without the VFs' locks.
+    fn num_vf_in_use(&self, failed: Option<&pci::Device>) -> u16;
 
     /// Sets the VF's `driver_override`, so that only the driver `name` binds it from now on
     /// (`device_set_driver_override()`). `name` must be 1 to 63 bytes without NUL.
@@ -174,6 +180,22 @@ pub struct OverrideName {
 }
 
 impl OverrideName {
+    /// A copy of `name`: `EINVAL` when empty, `E2BIG` when longer than an `OverrideName` holds.
+    pub fn new(name: &[u8]) -> Result<Self> {
+        let mut out = Self {
+            buf: [0; OVERRIDE_MAX],
+            len: name.len(),
+        };
+        if name.is_empty() {
+            return Err(EINVAL);
+        }
+        out.buf
+            .get_mut(..name.len())
+            .ok_or(E2BIG)?
+            .copy_from_slice(name);
+        Ok(out)
+    }
+
     /// The name's bytes.
     pub fn as_bytes(&self) -> &[u8] {
         &self.buf[..self.len]
@@ -210,12 +232,14 @@ impl<Ctx: device::DeviceContext> SriovRelations for pci::Device<Ctx> {
         core::ptr::eq(physfn_raw(self), raw(pf))
     }
 
-    fn num_vf_bound(&self) -> u16 {
+    fn num_vf_in_use(&self, failed: Option<&pci::Device>) -> u16 {
+        let failed = failed.map_or(core::ptr::null_mut(), raw);
         let mut n: u16 = 0;
         for_each_vf(self, |vf| {
             // SAFETY: `vf` is a valid, referenced `struct pci_dev` for the call; `dev.driver` is
             // read once, as the driver core itself does for a snapshot.
-            if !unsafe { core::ptr::read_volatile(&raw const (*vf).dev.driver) }.is_null() {
+            let driver = unsafe { core::ptr::read_volatile(&raw const (*vf).dev.driver) };
+            if !driver.is_null() && !core::ptr::eq(vf, failed) {
                 n = n.saturating_add(1);
             }
         });
@@ -354,6 +378,102 @@ pub trait SriovCore {
     /// Writes the saved configuration back (`pci_restore_state()`), SR-IOV included: after a
     /// reset that cleared VF Enable, the VFs are enabled again with the same count.
     fn restore_state(&self);
+
+    /// Stops new driver binds of this PF's VFs and waits for the probes already running, so
+    /// that which VFs are bound can be read and acted on with no bind slipping in between.
+    ///
+    /// Each VF's `driver_override` is set to `stop`, the name of a driver that refuses VFs
+    /// (a PF driver such as pf_stub). The PCI core then matches no other driver to the VF: not
+    /// for a bind that starts now, nor for a probe that matched before and still waits for the
+    /// VF's device lock, since the core matches the override once more under that lock before
+    /// it calls a probe (`pci_match_device()` in `__pci_device_probe()`). Then each VF's device
+    /// lock is taken and released, which waits for a probe or release in flight, and whether a
+    /// driver is bound is read under it ([`StoppedVfBinds::bound`]). Until the returned object is
+    /// dropped no VF of this PF can become bound; VFs can still lose their driver. Dropping it
+    /// sets each VF's override back to what it was, or to `default` where it already read `stop`
+    /// (a bind the caller refused earlier by the same means), unless it was changed meanwhile.
+    ///
+    /// Fails, with every override set back, with `ENOMEM`, or `E2BIG` when a VF's override is
+    /// longer than an [`OverrideName`] holds.
+    ///
+    /// Locks: the caller holds this PF's device lock (the `Core` context), so no VF of this PF
+    /// is added meanwhile (a removal above the PF may remove some: they stay referenced). Each
+    /// VF's override spinlock and device lock are taken and released in turn; none is held on
+    /// return. A VF's device lock taken under its PF's is the PCI core's own order
+    /// (`sriov_numvfs_store()` removes VFs, taking their locks, under the PF's). The caller must
+    /// not hold a lock that a probe or release of a VF driver, or a bus notifier, waits for.
+    fn stop_vf_binds(&self, stop: &'static CStr, default: Option<&[u8]>) -> Result<StoppedVfBinds>;
+}
+
+/// One VF of a [`StoppedVfBinds`].
+struct StoppedVf {
+    vf: ARef<pci::Device>,
+    /// The VF's `driver_override` before binds were stopped; `None` when it was unset.
+    before: Option<OverrideName>,
+    /// Whether the override was set to stop binds, and is to be set back.
+    stopped: bool,
+}
+
+/// The VFs of a PF whose new binds are stopped ([`SriovCore::stop_vf_binds`]); dropping it lets
+/// them bind again.
+pub struct StoppedVfBinds {
+    vfs: KVec<StoppedVf>,
+    stop: &'static CStr,
+    default: Option<OverrideName>,
+    bound: u16,
+}
+
+impl StoppedVfBinds {
+    /// How many VFs had a driver bound once binds were stopped and the probes in flight had
+    /// ended. It can only go down until `self` is dropped.
+    pub fn bound(&self) -> u16 {
+        self.bound
+    }
+}
+
+impl Drop for StoppedVfBinds {
+    fn drop(&mut self) {
+        let stop = self.stop.to_bytes();
+        for v in self.vfs.iter().filter(|v| v.stopped) {
+            // An override someone else wrote meanwhile is theirs: leave it.
+            let ours = matches!(v.vf.driver_override(), Ok(Some(n)) if n.as_bytes() == stop);
+            if !ours {
+                continue;
+            }
+            let back = match v.before {
+                Some(b) if b.as_bytes() == stop => self.default,
+                b => b,
+            };
+            let r = match back {
+                Some(name) => v.vf.set_driver_override(name.as_bytes()),
+                None => v.vf.clear_driver_override(),
+            };
+            if let Err(e) = r {
+                dev_warn!(
+                    v.vf.as_ref(),
+                    "could not set driver_override back after stopping VF binds (error {}): it reads {}; write it again by hand\n",
+                    e.to_errno(),
+                    core::str::from_utf8(stop).unwrap_or("?")
+                );
+            }
+        }
+    }
+}
+
+/// Waits for a probe or release of `vf`'s driver in flight, and returns whether a driver is
+/// bound to `vf` once it has ended.
+fn settle(vf: &pci::Device) -> bool {
+    let dev = raw(vf);
+    // SAFETY: `dev` is a valid, referenced `struct pci_dev`. Its `dev.mutex` is the device lock
+    // (`device_lock()` is `mutex_lock(&dev->mutex)`), taken and released here by this thread;
+    // `device_is_bound()` is read under it, as it asks.
+    unsafe {
+        let lock = &raw mut (*dev).dev.mutex;
+        bindings::mutex_lock(lock);
+        let bound = bindings::device_is_bound(&raw mut (*dev).dev);
+        bindings::mutex_unlock(lock);
+        bound
+    }
 }
 
 /// `PCI_DEV_ADDED` of `pci_dev.priv_flags` (`drivers/pci/pci.h`): set while the device is on
@@ -382,6 +502,48 @@ impl<'a> SriovCore for pci::Device<device::Core<'a>> {
     fn restore_state(&self) {
         // SAFETY: As for `save_state`; without a saved state the function does nothing.
         unsafe { bindings::pci_restore_state(raw(self)) }
+    }
+
+    fn stop_vf_binds(&self, stop: &'static CStr, default: Option<&[u8]>) -> Result<StoppedVfBinds> {
+        let default = default.map(OverrideName::new).transpose()?;
+        let mut vfs = KVec::new();
+        let mut pushed = Ok(());
+        for_each_vf(self, |vf| {
+            if pushed.is_err() {
+                return;
+            }
+            // SAFETY: `vf` is valid and referenced for the call; `pci_dev_get()` takes the
+            // reference the `ARef` owns.
+            let vf = unsafe {
+                NonNull::new(bindings::pci_dev_get(vf))
+                    .map(|p| ARef::<pci::Device>::from_raw(p.cast()))
+            };
+            if let Some(vf) = vf {
+                let v = StoppedVf {
+                    vf,
+                    before: None,
+                    stopped: false,
+                };
+                pushed = vfs.push(v, GFP_KERNEL).map_err(|_| ENOMEM);
+            }
+        });
+        pushed?;
+        let mut this = StoppedVfBinds {
+            vfs,
+            stop,
+            default,
+            bound: 0,
+        };
+        // On an error `this` is dropped, which sets back the overrides already set.
+        for v in this.vfs.iter_mut() {
+            let before = v.vf.driver_override()?;
+            v.vf.set_driver_override(stop.to_bytes())?;
+            v.before = before;
+            v.stopped = true;
+        }
+        let bound = this.vfs.iter().filter(|v| settle(&v.vf)).count();
+        this.bound = u16::try_from(bound).unwrap_or(u16::MAX);
+        Ok(this)
     }
 }
 

@@ -1,5 +1,6 @@
 # Fault injection: the Nth fault-injection site (slab allocations, via failslab) inside the write
-# that binds the PF (probe, and probe enabling VFs with num_vfs=), enables VFs, sets each knob, and inside module load, fails, for
+# that binds the PF (probe, and probe enabling VFs with num_vfs=), enables VFs, sets each knob,
+# unbinds the PF from kept VFs, and inside module load, fails, for
 # every N until the operation no longer reaches N sites. Every failure must return an error,
 # leave the PF consistent and leak nothing. fail_function then fails should_failslab for VF
 # enable (no PCI SR-IOV function is annotated for error injection).
@@ -135,6 +136,45 @@ for w in sriov_vf_token:2ab74924-c335-45f4-9b16-8569e5b08258 sriov_vf_token:clea
 	sweep "${w%%:*}=${w#*:}" nothing check_store "$d/${w%%:*}" "${w#*:}"
 done
 [ "$(cat "$d/sriov_policy")" = locked ] || fail "policy not restored"
+
+# Unbind with locked VFs in use (on pci-stub), the Nth allocation of the unbinding thread failing:
+# an unbind cannot fail, and it keeps the VFs whichever allocation fails (stopping VF binds falls
+# back to a look at the VFs bound), then gives each VF its driver_override back; a failure to
+# set one back (an allocation too) is logged.
+modprobe pci-stub || fail "modprobe pci-stub failed"
+expect_write OK "$d/sriov_vf_driver" pci-stub
+expect_write OK "$d/sriov_numvfs" 2
+pre_unbind() {
+	[ -n "$(driver_of "$pf")" ] || echo "$pf" >/sys/bus/pci/drivers/pf_stub/bind
+	[ "$(driver_of "$pf")" = pf_stub ] || fail "$pf was not adopted again"
+	log_mark
+}
+check_unbind() {
+	# The write itself may fail before it reaches the driver (sysfs, the device lookup).
+	case "$r" in
+	OK*) [ -z "$(driver_of "$pf")" ] || fail "unbind returned OK but $pf is bound" ;;
+	*) [ "$(driver_of "$pf")" = pf_stub ] || fail "unbind failed ($r) but $pf is unbound" ;;
+	esac
+	expect_vfs "$pf" 2
+	for l in "$d"/virtfn*; do
+		vf=$(basename "$(readlink "$l")")
+		[ "$(driver_of "$vf")" = pci-stub ] || fail "unbind under a fault ($r): $vf lost pci-stub"
+		[ "$(cat "$SYS/$vf/driver_override")" = pci-stub ] ||
+			dmesg | grep -q "could not set driver_override back" ||
+			fail "unbind under a fault ($r): $vf's driver_override reads $(cat "$SYS/$vf/driver_override")"
+	done
+	fell_back=$((fell_back + $(dmesg | grep -c "could not stop VF binds")))
+	not_back=$((not_back + $(dmesg | grep -c "could not set driver_override back")))
+}
+fell_back=0 not_back=0
+sweep unbind pre_unbind check_unbind /sys/bus/pci/drivers/pf_stub/unbind "$pf"
+note "unbind: VF binds not stopped in $fell_back, an override not set back in $not_back"
+[ "$fell_back" -gt 0 ] || fail "no fault reached the stopping of VF binds"
+pre_unbind
+expect_write OK "$d/sriov_lock" unlock
+expect_write OK "$d/sriov_numvfs" 0
+expect_write OK "$d/sriov_vf_driver" vfio-pci
+rmmod pci_stub
 unbind "$pf"
 rmmod pf_stub || fail "rmmod failed"
 
