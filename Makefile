@@ -45,9 +45,12 @@ bench:
 test:
 	./tests/run-all.sh
 
+test-distro:
+	./tests/run-all.sh distro
+
 demo:
 	./tests/demo.sh
 
-.PHONY: all modules modules_install install clean test demo bench soak
+.PHONY: all modules modules_install install clean test test-distro demo bench soak
 
 endif

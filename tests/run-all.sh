@@ -5,7 +5,11 @@
 # the debug-kernel scenarios, runs the same scenarios against the kernel's C pci-pf-stub, runs
 # the kernel's VFIO selftests on VFs under an emulated IOMMU, builds and runs pf_stub in tree,
 # all on the newest kernel (PF_STUB_LINUX); runs KUnit and the guest scenarios again on the
-# second kernel (PF_STUB_LINUX_ALSO); and prints `N passed, N failed` last.
+# second kernel (PF_STUB_LINUX_ALSO); boots Debian's stock kernel binary of the newest series
+# with pf_stub built as on a real host; and prints `N passed, N failed` last.
+#   tests/run-all.sh          make test
+#   tests/run-all.sh distro   make test-distro: every scenario on Debian's stock kernels of both
+#                             series
 set -uo pipefail
 . "$(dirname "$0")/../scripts/lib.sh"
 cd "$PF_STUB_ROOT"
@@ -14,12 +18,54 @@ out=${PF_STUB_TEST_OUT:-$PF_STUB_ROOT/out/test}
 rm -rf "$out" && mkdir -p "$out"
 extra=()
 step() { printf '\n=== %s\n' "$*"; }
+logs=()
+run_vm() { # label, vm.sh args...
+	local label=$1
+	shift
+	step "guest: $label"
+	pf_stub_vm "$out/$label.log" "$@"
+	grep -aE '^(ok|not ok) |# FAIL|^# (pf_stub_[a-z_]+|Totals):' "$out/$label.log" | grep -v '^    ' || true
+	logs+=("$label=$out/$label.log")
+}
+
+# stock_kernel SERIES SCRIPT...: builds pf_stub for Debian's stock kernel of SERIES through
+# scripts/stock-kernel.sh (its build must be warning-free) and boots that kernel with SCRIPTs.
+stock_kernel() {
+	local s=$1 stock
+	shift
+	step "Debian's stock kernel, Linux $s"
+	if stock=$(scripts/stock-kernel.sh "$s" 2>"$out/stock-$s-build.log"); then
+		if grep -q 'warning' "$stock/build.log"; then
+			cat "$stock/build.log"; extra+=("extra:style.stock-linux-$s-warnings=1")
+		else
+			extra+=("extra:style.stock-linux-$s-warnings=0")
+		fi
+		run_vm "stock-$s" --kernel "stock-$s" --topology both --iommu --qmp --no-kunit --timeout 900 "$@"
+	else
+		tail -n 30 "$out/stock-$s-build.log"; extra+=("extra:stock-linux-$s-build=1")
+	fi
+}
+
+mode=${1:-all}
+case "$mode" in all|distro) ;; *) echo "usage: tests/run-all.sh [all|distro]" >&2; exit 2 ;; esac
 
 step "setup"
 scripts/setup.sh || { echo "setup failed"; echo "0 passed, 1 failed"; exit 1; }
 # The kernel every test runs on (PF_STUB_LINUX) and the second one (PF_STUB_LINUX_ALSO): the
 # module build, KUnit and the guest scenarios (scripts/setup.sh).
 linux=$(pf_stub_series) && also=$(pf_stub_series_also) || { echo "0 passed, 1 failed"; exit 1; }
+# `make test-distro`: the main flow and every guest scenario on Debian's stock kernel binaries of
+# both series, with pf_stub built through scripts/prepare-kdir.sh as on a real host.
+if [ "$mode" = distro ]; then
+	src=$(pf_stub_kernel_src) || { echo "0 passed, 1 failed"; exit 1; }
+	for s in "$linux" "$also"; do
+		stock_kernel "$s" tests/stock/main-flow.sh tests/scenarios/*.sh
+		[ "$also" != "$linux" ] || break
+	done
+	step "results"
+	python3 tests/results.py "$src/tools/testing/kunit/kunit.py" "${logs[@]}" "${extra[@]}"
+	exit
+fi
 step "kernel (Linux $linux)"
 kdir=$(scripts/build-kernel.sh base) || { echo "kernel build failed"; echo "0 passed, 1 failed"; exit 1; }
 src=$(pf_stub_kernel_src)
@@ -66,15 +112,6 @@ else
 	extra+=(extra:style.no-unsafe-outside-rust=0)
 fi
 
-logs=()
-run_vm() { # label, vm.sh args...
-	local label=$1
-	shift
-	step "guest: $label"
-	pf_stub_vm "$out/$label.log" "$@"
-	grep -aE '^(ok|not ok) |# FAIL|^# (pf_stub_[a-z_]+|Totals):' "$out/$label.log" | grep -v '^    ' || true
-	logs+=("$label=$out/$label.log")
-}
 
 # The scenarios with pf_stub under the emulated Intel IOMMU, as on a production host (vfio-pci
 # with real IOMMU groups); the C driver's run and the debug kernel's keep vfio's no-IOMMU mode.
@@ -124,25 +161,12 @@ if [ "$also" != "$linux" ]; then
 		tests/scenarios/*.sh
 fi
 
-# Debian's stock kernel binaries of both series (linux-image-X.Y.Z+deb13-amd64, unmodified),
+# Debian's stock kernel binary of the newest series (linux-image-X.Y.Z+deb13-amd64, unmodified),
 # with pf_stub built as on a real host (scripts/prepare-kdir.sh, under the kernel's own rustc
 # and bindgen, Debian's configuration: no KUnit, so a warning that only KUnit hides shows here):
-# the main flow and every guest scenario, under the emulated IOMMU.
-for s in "$linux" "$also"; do
-	step "Debian's stock kernel, Linux $s"
-	if stock=$(scripts/stock-kernel.sh "$s" 2>"$out/stock-$s-build.log"); then
-		if grep -q 'warning' "$stock/build.log"; then
-			cat "$stock/build.log"; extra+=("extra:style.stock-linux-$s-warnings=1")
-		else
-			extra+=("extra:style.stock-linux-$s-warnings=0")
-		fi
-		run_vm "stock-$s" --kernel "stock-$s" --topology both --iommu --qmp --no-kunit --timeout 900 \
-			tests/stock/main-flow.sh tests/scenarios/*.sh
-	else
-		tail -n 30 "$out/stock-$s-build.log"; extra+=("extra:stock-linux-$s-build=1")
-	fi
-	[ "$also" != "$linux" ] || break
-done
+# the main flow under the emulated IOMMU. `make test-distro` (tests/run-all.sh distro) runs every
+# scenario on the stock kernels of both series; here the budget holds one kernel's preparation.
+stock_kernel "$linux" tests/stock/main-flow.sh
 
 step "results"
 python3 tests/results.py "$src/tools/testing/kunit/kunit.py" "${logs[@]}" "${extra[@]}"
