@@ -32,7 +32,10 @@ use crate::{
             SriovDevice,
             SriovRelations, //
         },
-        rescan::OwnedQueue,
+        rescan::{
+            OwnedQueue,
+            RescanRemoveLock, //
+        },
     },
     sriov::{
         self,
@@ -118,6 +121,11 @@ impl<K, V> Store<K, V> {
     pub(crate) fn take(&mut self, mut pred: impl FnMut(&K, &V) -> bool) -> Option<(K, V)> {
         let i = self.list.iter().position(|(k, v)| pred(k, v))?;
         self.list.remove(i).ok()
+    }
+
+    /// Whether any record satisfies `pred`.
+    pub(crate) fn any(&self, mut pred: impl FnMut(&K, &V) -> bool) -> bool {
+        self.list.iter().any(|(k, v)| pred(k, v))
     }
 
     /// How many records are stored (for the KUnit cases: the driver never needs the count).
@@ -251,6 +259,27 @@ impl Keeper {
                 "out of memory: {} VFs of the removed PF stay; remove them with 'echo 1 > remove'\n",
                 n
             );
+        }
+    }
+
+    /// Called at unload, after the driver is unregistered and before the keeper stops listening
+    /// to the bus: waits for the removals whose unbind left a [`Why::Removing`] record to delete
+    /// their PF, so that [`Keeper::pf_deleted`] still sees the deletion and queues the removal of
+    /// the VFs (which dropping [`Keeper::queue`] then waits for). A removal's unbind can end, and
+    /// `rmmod` with it, before that removal deletes the PF: without this wait the VFs of the
+    /// removed PF would stay, named like the VFs of the PF a rescan finds again.
+    ///
+    /// Locks: every removal holds `pci_rescan_remove_lock` from before it unbinds the PF until
+    /// after it has deleted it (`drivers/pci/remove.c`), so taking that lock once is the wait.
+    /// The caller holds no device lock (the driver is unregistered: no callback of it runs) and
+    /// `records` is released before the wait: the core's order, as for `sriov_numvfs` writes.
+    pub(crate) fn settle_removals(&self) {
+        let pending = self
+            .records
+            .lock()
+            .any(|_, why| matches!(why, Why::Removing));
+        if pending {
+            drop(RescanRemoveLock::lock());
         }
     }
 

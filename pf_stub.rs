@@ -311,12 +311,21 @@ impl Shown {
 }
 
 /// Driver-wide data: the parsed parameters and the records of kept VFs.
-#[pin_data]
+#[pin_data(PinnedDrop)]
 pub(crate) struct Shared {
     config: Config,
     /// Records of kept VFs, and the watcher that removes them with their PF.
     #[pin]
     keeper: BusNotifier<Keeper>,
+}
+
+#[pinned_drop]
+impl PinnedDrop for Shared {
+    fn drop(self: Pin<&mut Self>) {
+        // Runs after the driver is unregistered (the registration drops its shared data then)
+        // and before the keeper stops listening to the bus (the fields are dropped after this).
+        self.keeper().settle_removals();
+    }
 }
 
 impl Shared {
