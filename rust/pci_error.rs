@@ -13,7 +13,7 @@
 //!
 //! Future home: `rust/kernel/pci.rs` (the C header is `include/linux/pci.h`).
 
-use super::pci_sriov::Driver;
+use super::pci_driver::Driver;
 use core::marker::PhantomData;
 use kernel::{
     bindings,
