@@ -8,6 +8,11 @@
 //! `pci::Driver`; [`Registration`] registers it with a static ID table and any number of dynamic
 //! IDs (`pci_add_dynid()`, as `pci-stub`'s `ids=` does).
 //!
+//! The driver data's life is that of the kernel crate's drivers (`rust/kernel/driver.rs`):
+//! created by `probe`, borrowed by every callback while the device is bound, and dropped by the
+//! driver core's `post_unbind_rust` callback, after `remove` and before the devres resources of
+//! the device are released (`device_unbind_cleanup()` in `drivers/base/dd.c`).
+//!
 //! Locks: the PCI core and driver core call every callback here with the device lock held:
 //! `probe` and `remove` from a bind, an unbind, `rmmod`, a removal or an enumeration (a removal
 //! or an enumeration also holds `pci_rescan_remove_lock`, see [`super::rescan`]);
@@ -92,7 +97,9 @@ pub trait Driver: Send + Sync + 'static {
         &[]
     }
 
-    /// Binds the driver to `dev`; the returned data lives until [`Driver::unbind`] returns.
+    /// Binds the driver to `dev`; the returned data lives until after [`Driver::unbind`]
+    /// returns (it is dropped after `remove`, before the device's devres resources are
+    /// released).
     ///
     /// `id_info` is `None` when the device was matched by a dynamic ID or `driver_override`, or
     /// by a table without info on Linux 7.3 (see `compat::pci_id_table!`).
@@ -102,7 +109,8 @@ pub trait Driver: Send + Sync + 'static {
         id_info: Option<&'static Self::IdInfo>,
     ) -> impl PinInit<Self, Error>;
 
-    /// Unbinds the driver from `dev`; `this` is dropped right after.
+    /// Unbinds the driver from `dev` (the PCI driver's `remove`); `this` is dropped right
+    /// after, by the driver core's `post_unbind_rust` callback.
     fn unbind(dev: &pci::Device<device::Core<'_>>, shared: Pin<&Self::Shared>, this: Pin<&Self>) {
         let _ = (dev, shared, this);
     }
@@ -160,8 +168,8 @@ pub trait Driver: Send + Sync + 'static {
 /// # Invariants
 ///
 /// `drv` is registered with the PCI core from a successful [`Registration::new`] until drop, and
-/// its `probe`, `remove` and `sriov_configure` callbacks are those of [`Registration<T>`]: the
-/// driver data of every device bound to it is a `Pin<KBox<T>>`.
+/// its `probe`, `remove`, `sriov_configure` and `driver.p_cb.post_unbind_rust` callbacks are
+/// those of [`Registration<T>`]: the driver data of every device bound to it is a `Pin<KBox<T>>`.
 #[pin_data(PinnedDrop)]
 pub struct Registration<T: Driver> {
     #[pin]
@@ -204,6 +212,9 @@ impl<T: Driver> Registration<T> {
                     (*ptr).name = name.as_char_ptr();
                     (*ptr).probe = Some(Self::probe_callback);
                     (*ptr).remove = Some(Self::remove_callback);
+                    // What the kernel crate's `driver::Registration` installs for every Rust
+                    // driver: the driver data is dropped after `remove`, before devres.
+                    (*ptr).driver.p_cb.post_unbind_rust = Some(Self::post_unbind_callback);
                     (*ptr).sriov_configure = Some(Self::sriov_configure_callback);
                     (*ptr).driver_managed_dma = T::DRIVER_MANAGED_DMA;
                     (*ptr).err_handler = if T::ERROR_HANDLERS {
@@ -311,22 +322,31 @@ impl<T: Driver> Registration<T> {
         let shared = unsafe { Self::shared(pdev) };
 
         // SAFETY: `remove` is only called after a successful `probe`, which stored a
-        // `Pin<KBox<T>>` with `set_drvdata()`.
+        // `Pin<KBox<T>>` with `set_drvdata()`; it is dropped only after this callback returns.
         let data = unsafe { dev.as_ref().drvdata_borrow::<T>() };
         T::unbind(dev, shared, data);
+    }
 
-        // SAFETY: `pdev` is a valid `struct pci_dev`; its driver data is the pointer
-        // `set_drvdata()` made with `into_foreign()`, not yet taken back. Clearing it first means
-        // nothing can borrow the data once it is dropped.
+    /// Drops the driver data, after `remove` and before the device's devres resources are
+    /// released (`device_unbind_cleanup()`), as the kernel crate's `driver::Registration` does
+    /// (`post_unbind_callback()` in `rust/kernel/driver.rs`).
+    ///
+    /// The driver core calls it with the device lock held on every unbind and after a failed
+    /// probe, so the driver data may be absent.
+    extern "C" fn post_unbind_callback(dev: *mut bindings::device) {
+        // SAFETY: The driver core calls `post_unbind_rust` with a valid `struct device` whose
+        // driver is ours, under its device lock. Its driver data is NULL or the pointer
+        // `set_drvdata()` made with `Pin<KBox<T>>::into_foreign()` (type invariants), not yet
+        // taken back: `remove` has returned and no callback borrows it any more. Clearing it
+        // first means nothing can borrow the data once it is dropped.
         let ptr = unsafe {
-            let d = &raw mut (*pdev).dev;
-            let ptr = bindings::dev_get_drvdata(d);
-            bindings::dev_set_drvdata(d, core::ptr::null_mut());
+            let ptr = bindings::dev_get_drvdata(dev);
+            bindings::dev_set_drvdata(dev, core::ptr::null_mut());
             ptr
         };
         if !ptr.is_null() {
-            // SAFETY: `ptr` came from `Pin<KBox<T>>::into_foreign()` in `set_drvdata()` and the
-            // borrow above has ended.
+            // SAFETY: `ptr` came from `Pin<KBox<T>>::into_foreign()` in `set_drvdata()` (see
+            // above) and is taken back once, here.
             drop(unsafe { Pin::<KBox<T>>::from_foreign(ptr.cast()) });
         }
     }
@@ -341,7 +361,8 @@ impl<T: Driver> Registration<T> {
         let dev = unsafe { &*pdev.cast::<pci::Device<device::CoreInternal<'_>>>() };
 
         // SAFETY: The driver is bound, so `probe` succeeded and stored a `Pin<KBox<T>>`, which
-        // `remove` cannot take away while the device lock is held.
+        // is only dropped after `remove` (`post_unbind_callback`), under the device lock that
+        // is held here.
         let data = unsafe { dev.as_ref().drvdata_borrow::<T>() };
 
         from_result(|| {

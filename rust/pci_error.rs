@@ -88,8 +88,8 @@ impl<T: Driver> ErrorHandlers<T> {
         // SAFETY: By the safety requirements `pdev` is valid and its device lock is held for the
         // call: the `CoreInternal` context.
         let dev = unsafe { &*pdev.cast::<pci::Device<device::CoreInternal<'_>>>() };
-        // SAFETY: The driver is bound, so `probe` stored a `Pin<KBox<T>>`, which `remove` cannot
-        // take away while the device lock is held.
+        // SAFETY: The driver is bound, so `probe` stored a `Pin<KBox<T>>`, which is dropped only
+        // after `remove` (`post_unbind_rust`), under the device lock held here.
         let data = unsafe { dev.as_ref().drvdata_borrow::<T>() };
         f(dev, data)
     }
