@@ -26,6 +26,10 @@
 //! - [`rescan`]: the PCI rescan/remove lock for SR-IOV changes outside `sriov_configure`, and a
 //!   workqueue owned by the module;
 //! - [`uevent`]: `change` uevents with variables.
+//!
+//! The macros ([`crate::device_attribute_groups`], [`crate::module_param_string`]) name these
+//! modules as `$crate::kext::...`, the mount point of `pf_stub.rs`; a crate that mounts this
+//! directory elsewhere passes its path first (`in crate::path::to::kext;`).
 
 pub mod compat;
 pub mod device_attr;
