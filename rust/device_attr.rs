@@ -86,7 +86,9 @@ pub trait Attribute<T: 'static>: 'static {
 /// one `A: Attribute<T>`, and `attr.attr.name` is a NUL-terminated `'static` string.
 #[repr(transparent)]
 pub struct DeviceAttribute<T: 'static> {
+    /// The C attribute.
     attr: bindings::device_attribute,
+    /// The driver data type the callbacks read.
     _t: PhantomData<T>,
 }
 
@@ -189,8 +191,11 @@ extern "C" fn store_callback<T: 'static, A: Attribute<T>>(
 /// object is the NULL-terminated array the driver core walks.
 #[repr(C)]
 pub struct AttributeList<T: 'static, const N: usize> {
+    /// The attributes.
     attrs: [*mut bindings::attribute; N],
+    /// The NULL terminator.
     end: *mut bindings::attribute,
+    /// The driver data type of the attributes.
     _t: PhantomData<T>,
 }
 
@@ -223,7 +228,9 @@ impl<T: 'static, const N: usize> AttributeList<T, N> {
 /// `group` is zero.
 #[repr(transparent)]
 pub struct AttributeGroup<T: 'static> {
+    /// The C group.
     group: bindings::attribute_group,
+    /// The driver data type of the attributes.
     _t: PhantomData<T>,
 }
 
@@ -255,7 +262,9 @@ impl<T: 'static> AttributeGroup<T> {
 ///
 /// `groups[0]` is a `'static` [`AttributeGroup<T>`] and `groups[1]` is NULL.
 pub struct AttributeGroups<T: ?Sized + 'static> {
+    /// The group and the NULL terminator.
     groups: [*const bindings::attribute_group; 2],
+    /// The driver data type of the attributes.
     _t: PhantomData<T>,
 }
 

@@ -27,6 +27,8 @@
 //!   workqueue owned by the module;
 //! - [`uevent`]: `change` uevents with variables.
 //!
+//! Future home: the kernel crate, file by file as each header says; [`compat`] goes away.
+//!
 //! The macros ([`crate::device_attribute_groups`], [`crate::module_param_string`]) name these
 //! modules as `$crate::kext::...`, the mount point of `pf_stub.rs`; a crate that mounts this
 //! directory elsewhere passes its path first (`in crate::path::to::kext;`).

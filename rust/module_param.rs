@@ -71,6 +71,7 @@ impl<const N: usize> StringParam<N> {
 
     /// Creates an empty parameter, not given.
     pub const fn new() -> Self {
+        // INVARIANT: An all-zero buffer is the empty string, NUL-terminated.
         Self {
             buf: Opaque::zeroed(),
             given: AtomicBool::new(false),

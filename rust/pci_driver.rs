@@ -70,6 +70,25 @@ pub struct DynamicId {
 ///
 /// Like [`pci::Driver`], plus [`Driver::sriov_configure`], driver attributes, and driver-wide
 /// data ([`Driver::Shared`], the Rust form of a C driver's `container_of(pdev->driver, ...)`).
+///
+/// # Examples
+///
+/// The C `pci-pf-stub`, whose `sriov_configure` is `pci_sriov_configure_simple()`:
+///
+/// ```ignore
+/// impl Driver for PfStub {
+///     type IdInfo = ();
+///     type Shared = ();
+///     const ID_TABLE: pci::IdTable<()> = &PCI_TABLE;
+///     fn probe(_: &pci::Device<Core<'_>>, _: Pin<&()>, _: Option<&()>) -> impl PinInit<Self, Error> {
+///         Ok(PfStub)
+///     }
+///     fn sriov_configure(dev: &pci::Device<Core<'_>>, _: Pin<&Self>, n: u16) -> Result<u16> {
+///         if n == 0 { dev.disable_sriov() } else { dev.enable_sriov(n)? }
+///         Ok(n)
+///     }
+/// }
+/// ```
 pub trait Driver: Send + Sync + 'static {
     /// The type holding information about each device ID of [`Driver::ID_TABLE`].
     type IdInfo: 'static;

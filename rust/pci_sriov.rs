@@ -299,6 +299,18 @@ impl<Ctx: device::DeviceContext> SriovRelations for pci::Device<Ctx> {
 }
 
 /// SR-IOV configuration changes; they need the device lock, hence the `Core` context.
+///
+/// # Examples
+///
+/// ```ignore
+/// // In `sriov_configure`, where the PCI core holds the device lock and the rescan/remove lock.
+/// if nr_virtfn == 0 {
+///     pdev.disable_sriov();
+/// } else {
+///     pdev.enable_sriov(nr_virtfn)?;
+/// }
+/// Ok(pdev.num_vf())
+/// ```
 pub trait SriovCore {
     /// Enables `nr_virtfn` VFs (`pci_enable_sriov()`).
     ///

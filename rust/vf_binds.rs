@@ -57,10 +57,19 @@ struct StoppedVf {
 
 /// The VFs of a PF whose new binds are stopped ([`super::pci_sriov::SriovCore::stop_vf_binds`]);
 /// dropping it lets them bind again.
+///
+/// # Invariants
+///
+/// Every VF in `vfs` whose `stopped` is set had its `driver_override` set to `stop` by this
+/// object, and `before` holds what it was until then.
 pub struct StoppedVfBinds {
+    /// The PF's VFs, referenced.
     vfs: KVec<StoppedVf>,
+    /// The override that stops binds: a driver that refuses VFs.
     stop: &'static CStr,
+    /// What a VF whose override read `stop` already gets back.
     default: Option<OverrideName>,
+    /// See [`StoppedVfBinds::bound`].
     bound: u16,
 }
 
@@ -142,6 +151,7 @@ pub(super) fn stop(
         }
     });
     pushed?;
+    // INVARIANT: No VF is `stopped` yet.
     let mut this = StoppedVfBinds {
         vfs,
         stop,
@@ -152,6 +162,7 @@ pub(super) fn stop(
     for v in this.vfs.iter_mut() {
         let before = v.vf.driver_override()?;
         v.vf.set_driver_override(stop.to_bytes())?;
+        // INVARIANT: The override was just set to `stop`; `before` is what it replaced.
         v.before = before;
         v.stopped = true;
     }
