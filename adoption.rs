@@ -22,13 +22,16 @@
 
 use crate::{
     kext::{
+        driver_override::{
+            DriverOverride,
+            OverrideName, //
+        },
         module_ref::ModuleRef,
         notifier::{
             BusEvent,
             BusNotify, //
         },
         pci_sriov::{
-            OverrideName,
             SriovDevice,
             SriovRelations, //
         },

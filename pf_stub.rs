@@ -31,22 +31,25 @@ use adoption::{
 };
 use kext::{
     compat,
+    driver_override::DriverOverride,
     module_ref::ModuleRef,
     notifier::{
         BusEvent,
         BusNotifier,
         BusNotify, //
     },
-    pci_sriov::{
+    pci_driver::{
         self,
-        DynamicId,
+        DynamicId, //
+    },
+    pci_sriov::{
         SriovCore,
         SriovDevice,
-        SriovRelations,
-        StoppedVfBinds, //
+        SriovRelations, //
     },
     rescan::run_locked,
-    uevent::UeventEnv, //
+    uevent::UeventEnv,
+    vf_binds::StoppedVfBinds, //
 };
 use sriov::{Action, Guard, Policy, Request, UnbindAction};
 
@@ -504,7 +507,7 @@ impl PfStub {
     }
 }
 
-impl pci_sriov::Driver for PfStub {
+impl pci_driver::Driver for PfStub {
     type IdInfo = ();
     type Shared = Shared;
 
@@ -1161,7 +1164,7 @@ fn parse_config() -> Result<Config> {
 #[pin_data(PinnedDrop)]
 struct PfStubModule {
     #[pin]
-    driver: pci_sriov::Registration<PfStub>,
+    driver: pci_driver::Registration<PfStub>,
 }
 
 #[pinned_drop]
@@ -1188,7 +1191,7 @@ impl kernel::InPlaceModule for PfStubModule {
                 );
             }
             Ok(try_pin_init!(Self {
-                driver <- pci_sriov::Registration::new(
+                driver <- pci_driver::Registration::new(
                     NAME,
                     module,
                     try_pin_init!(Shared {

@@ -7,12 +7,39 @@
 //! an attribute callback runs, the device is bound and its driver data is alive: that is what
 //! lets the callbacks here hand the driver a [`Pin<&T>`] of its data.
 //!
+//! The callbacks read the driver data as a `T`, so an attribute must only reach the `dev_groups`
+//! of a driver whose data is a `T`. The types carry `T` from the attribute to the whole list:
+//! a [`DeviceAttribute<T>`] goes only into an [`AttributeList<T, N>`], that only into an
+//! [`AttributeGroup<T>`], that only into an [`AttributeGroups<T>`], and
+//! [`super::pci_driver::Driver::DEV_GROUPS`] takes only the `AttributeGroups<Self>` of the
+//! driver's own data type. Their fields are private and their constructors typed, so pairing
+//! one driver's attributes with another's data does not compile. [`device_attribute_groups!`]
+//! builds the whole chain.
+//!
 //! C header: [`include/linux/device.h`](srctree/include/linux/device.h)
+//!
+//! Future home: `rust/kernel/driver.rs` (the `dev_groups` of a driver), with the attribute types
+//! in `rust/kernel/sysfs.rs`.
 
-use core::{fmt, marker::PhantomData, ptr};
-use kernel::{bindings, device, pci, prelude::*, types::ForeignOwnable};
+use core::{
+    fmt,
+    marker::PhantomData,
+    ptr, //
+};
+use kernel::{
+    bindings,
+    device,
+    pci,
+    prelude::*,
+    types::ForeignOwnable, //
+};
 
 /// The output of a `show` callback: at most one page, as sysfs gives.
+///
+/// # Invariants
+///
+/// `buf` points to [`ShowBuffer::CAPACITY`] writable bytes (the sysfs page) for the life of the
+/// object, and `len < CAPACITY`: the first `len` bytes are the text, followed by a NUL.
 pub struct ShowBuffer {
     buf: *mut u8,
     len: usize,
@@ -30,12 +57,13 @@ impl fmt::Write for ShowBuffer {
         if self.len + bytes.len() >= Self::CAPACITY {
             return Err(fmt::Error);
         }
-        // SAFETY: `buf` points to `CAPACITY` writable bytes (the sysfs page) and the check above
+        // SAFETY: `buf` points to `CAPACITY` writable bytes (type invariants) and the check above
         // keeps the copy, and the NUL after it, inside them.
         unsafe {
             ptr::copy_nonoverlapping(bytes.as_ptr(), self.buf.add(self.len), bytes.len());
             *self.buf.add(self.len + bytes.len()) = 0;
         }
+        // INVARIANT: `len + bytes.len() < CAPACITY` (checked above), and the NUL follows.
         self.len += bytes.len();
         Ok(())
     }
@@ -50,28 +78,28 @@ pub trait Attribute<T: 'static>: 'static {
     fn store(dev: &pci::Device<device::Bound>, data: Pin<&T>, input: &[u8]) -> Result;
 }
 
-/// A `struct device_attribute` whose callbacks are those of `A`.
+/// A `struct device_attribute` for the devices of a driver whose driver data is a `T`.
 ///
 /// # Invariants
 ///
-/// `attr.show` and `attr.store` are [`show_callback::<T, A>`] and [`store_callback::<T, A>`],
-/// and the attribute is only ever placed in the `dev_groups` of a driver whose driver data is a
-/// `Pin<KBox<T>>`.
+/// `attr.show` and `attr.store` are [`show_callback::<T, A>`] and [`store_callback::<T, A>`] of
+/// one `A: Attribute<T>`, and `attr.attr.name` is a NUL-terminated `'static` string.
 #[repr(transparent)]
-pub struct DeviceAttribute(bindings::device_attribute);
+pub struct DeviceAttribute<T: 'static> {
+    /// The C attribute.
+    attr: bindings::device_attribute,
+    /// The driver data type the callbacks read.
+    _t: PhantomData<T>,
+}
 
-// SAFETY: The attribute is constant after construction; the kernel only reads it.
-unsafe impl Sync for DeviceAttribute {}
+// SAFETY: The attribute is constant after construction; the kernel only reads it, and it holds
+// no `T`.
+unsafe impl<T: 'static> Sync for DeviceAttribute<T> {}
 
-impl DeviceAttribute {
-    /// Creates the attribute `name` with permissions `mode` (e.g. `0o644`).
-    ///
-    /// # Safety
-    ///
-    /// The attribute must only be used in the `dev_groups` of a driver whose devices' driver data
-    /// is a `Pin<KBox<T>>` set by `set_drvdata()`, such as a [`super::pci_sriov::Registration`]
-    /// of a driver whose `Self` is `T`.
-    pub const unsafe fn new<T: 'static, A: Attribute<T>>(name: &'static CStr, mode: u16) -> Self {
+impl<T: 'static> DeviceAttribute<T> {
+    /// Creates the attribute `name` with permissions `mode` (e.g. `0o644`), whose callbacks are
+    /// those of `A`.
+    pub const fn new<A: Attribute<T>>(name: &'static CStr, mode: u16) -> Self {
         let mut attr: bindings::device_attribute = pin_init::zeroed();
         // `as_char_ptr()` is not `const`; the cast is the same conversion.
         #[allow(clippy::disallowed_methods)]
@@ -80,12 +108,16 @@ impl DeviceAttribute {
         attr.attr.mode = mode;
         attr.__bindgen_anon_1.show = Some(show_callback::<T, A>);
         attr.__bindgen_anon_2.store = Some(store_callback::<T, A>);
-        Self(attr)
+        // INVARIANT: Both callbacks are those of `A`; `name` is a `'static` C string.
+        Self {
+            attr,
+            _t: PhantomData,
+        }
     }
 
-    /// The embedded `struct attribute`, for an attribute list.
-    pub const fn as_attribute(&'static self) -> *mut bindings::attribute {
-        ptr::from_ref(&self.0.attr).cast_mut()
+    /// The embedded `struct attribute`, for an [`AttributeList`].
+    const fn as_attribute(&'static self) -> *mut bindings::attribute {
+        ptr::from_ref(&self.attr.attr).cast_mut()
     }
 }
 
@@ -113,9 +145,11 @@ extern "C" fn show_callback<T: 'static, A: Attribute<T>>(
     let Ok(pdev) = <&pci::Device<device::Bound>>::try_from(ddev) else {
         return EINVAL.to_errno() as isize;
     };
-    // SAFETY: By the invariants of `DeviceAttribute`, the driver data is a `Pin<KBox<T>>`, and
-    // the device stays bound during the call.
+    // SAFETY: By the invariants of `DeviceAttribute<T>`, this callback is only in the
+    // `dev_groups` of a driver whose driver data is a `Pin<KBox<T>>` (see the module
+    // documentation), and the device stays bound during the call.
     let data = unsafe { drvdata::<T>(dev) };
+    // INVARIANT: sysfs passes a page (`PAGE_SIZE` bytes) at `buf`; nothing is written yet.
     let mut out = ShowBuffer {
         buf: buf.cast(),
         len: 0,
@@ -147,88 +181,157 @@ extern "C" fn store_callback<T: 'static, A: Attribute<T>>(
     }
 }
 
-/// A NULL-terminated list of attributes.
-#[doc(hidden)]
-#[repr(transparent)]
-pub struct AttributeList<const N: usize>(pub [*mut bindings::attribute; N]);
+/// The NULL-terminated list of `N` attributes of a driver whose driver data is a `T`
+/// (`struct attribute_group.attrs`).
+///
+/// # Invariants
+///
+/// `attrs` are the `struct attribute`s of `N` `'static` [`DeviceAttribute<T>`] and `end` is NULL;
+/// with `#[repr(C)]`, `end` directly follows `attrs` (both are pointers, of one alignment), so the
+/// object is the NULL-terminated array the driver core walks.
+#[repr(C)]
+pub struct AttributeList<T: 'static, const N: usize> {
+    /// The attributes.
+    attrs: [*mut bindings::attribute; N],
+    /// The NULL terminator.
+    end: *mut bindings::attribute,
+    /// The driver data type of the attributes.
+    _t: PhantomData<T>,
+}
 
-// SAFETY: Constant after construction; the kernel only reads it.
-unsafe impl<const N: usize> Sync for AttributeList<N> {}
+// SAFETY: Constant after construction; the kernel only reads it, and it holds no `T`.
+unsafe impl<T: 'static, const N: usize> Sync for AttributeList<T, N> {}
 
-/// An attribute group, as the driver core takes it.
-#[doc(hidden)]
-#[repr(transparent)]
-pub struct AttributeGroup(pub bindings::attribute_group);
-
-// SAFETY: Constant after construction; the kernel only reads it.
-unsafe impl Sync for AttributeGroup {}
-
-impl AttributeGroup {
-    /// A group without a directory name, holding `attrs`.
-    pub const fn new<const N: usize>(attrs: &'static AttributeList<N>) -> Self {
-        let mut g: bindings::attribute_group = pin_init::zeroed();
-        g.__bindgen_anon_2.attrs = attrs.0.as_ptr().cast_mut();
-        Self(g)
+impl<T: 'static, const N: usize> AttributeList<T, N> {
+    /// The list of `attrs`.
+    pub const fn new(attrs: [&'static DeviceAttribute<T>; N]) -> Self {
+        let mut raw = [ptr::null_mut(); N];
+        let mut i = 0;
+        while i < N {
+            raw[i] = attrs[i].as_attribute();
+            i += 1;
+        }
+        // INVARIANT: `raw` holds the attributes of `attrs`, all of `T`; `end` is NULL.
+        Self {
+            attrs: raw,
+            end: ptr::null_mut(),
+            _t: PhantomData,
+        }
     }
 }
 
-/// The NULL-terminated list of attribute groups of a driver (`dev_groups`).
+/// An attribute group without a directory name, of a driver whose driver data is a `T`.
 ///
-/// Made by [`crate::device_attribute_groups`].
+/// # Invariants
+///
+/// `group.attrs` is the array of a `'static` [`AttributeList<T, N>`], and every other field of
+/// `group` is zero.
 #[repr(transparent)]
-pub struct AttributeGroups<T: ?Sized>(
-    pub [*const bindings::attribute_group; 2],
-    pub PhantomData<T>,
-);
+pub struct AttributeGroup<T: 'static> {
+    /// The C group.
+    group: bindings::attribute_group,
+    /// The driver data type of the attributes.
+    _t: PhantomData<T>,
+}
 
-// SAFETY: Constant after construction; the kernel only reads it.
-unsafe impl<T: ?Sized> Sync for AttributeGroups<T> {}
+// SAFETY: Constant after construction; the kernel only reads it, and it holds no `T`.
+unsafe impl<T: 'static> Sync for AttributeGroup<T> {}
 
-impl<T: ?Sized> AttributeGroups<T> {
+impl<T: 'static> AttributeGroup<T> {
+    /// A group without a directory name, holding `attrs`.
+    pub const fn new<const N: usize>(attrs: &'static AttributeList<T, N>) -> Self {
+        let mut group: bindings::attribute_group = pin_init::zeroed();
+        // The whole list, `end` included, is the array (see `AttributeList`).
+        group.__bindgen_anon_2.attrs = ptr::from_ref(attrs)
+            .cast::<*mut bindings::attribute>()
+            .cast_mut();
+        // INVARIANT: `attrs` is a `'static` list of attributes of `T`.
+        Self {
+            group,
+            _t: PhantomData,
+        }
+    }
+}
+
+/// The NULL-terminated list of attribute groups of a driver whose driver data is a `T`, for
+/// `struct device_driver.dev_groups`: [`super::pci_driver::Driver::DEV_GROUPS`].
+///
+/// Made by [`device_attribute_groups!`].
+///
+/// # Invariants
+///
+/// `groups[0]` is a `'static` [`AttributeGroup<T>`] and `groups[1]` is NULL.
+pub struct AttributeGroups<T: ?Sized + 'static> {
+    /// The group and the NULL terminator.
+    groups: [*const bindings::attribute_group; 2],
+    /// The driver data type of the attributes.
+    _t: PhantomData<T>,
+}
+
+// SAFETY: Constant after construction; the kernel only reads it, and it holds no `T`.
+unsafe impl<T: ?Sized + 'static> Sync for AttributeGroups<T> {}
+
+impl<T: 'static> AttributeGroups<T> {
+    /// The list holding `group` only.
+    pub const fn new(group: &'static AttributeGroup<T>) -> Self {
+        // INVARIANT: `group` is a `'static` group of `T`, followed by NULL.
+        Self {
+            groups: [ptr::from_ref(&group.group), ptr::null()],
+            _t: PhantomData,
+        }
+    }
+
     /// The value for `struct device_driver.dev_groups`.
     pub const fn as_raw(&'static self) -> *const *const bindings::attribute_group {
-        self.0.as_ptr()
+        self.groups.as_ptr()
     }
 }
 
 /// Declares a driver's device attributes and their `dev_groups`.
 ///
+/// `device_attribute_groups!(NAME, Data, [(name, mode, Attr), ...])` makes
+/// `static NAME: AttributeGroups<Data>`, for the `Driver::DEV_GROUPS` of the driver whose driver
+/// data is `Data`; each `Attr` implements [`Attribute<Data>`].
+///
+/// The macro names this module as `$crate::kext::device_attr`, where `pf_stub.rs` mounts
+/// `rust/mod.rs`; a module that mounts it elsewhere passes the path first:
+/// `device_attribute_groups!(in crate::path::to::kext; NAME, Data, [...])`.
+///
+/// # Examples
+///
 /// ```ignore
 /// device_attribute_groups!(DEV_GROUPS, PfStub, [
 ///     (c"sriov_policy", 0o644, PolicyAttr),
 /// ]);
+///
+/// impl pci_driver::Driver for PfStub {
+///     const DEV_GROUPS: Option<&'static AttributeGroups<Self>> = Some(&DEV_GROUPS);
+///     // ...
+/// }
 /// ```
-/// makes `static DEV_GROUPS: AttributeGroups<PfStub>`, to return from `Driver::DEV_GROUPS`.
 #[macro_export]
 macro_rules! device_attribute_groups {
-    ($groups:ident, $data:ty, [$(($name:expr, $mode:expr, $attr:ty)),* $(,)?]) => {
-        static $groups: $crate::kext::device_attr::AttributeGroups<$data> = {
-            const N: usize = [$(::core::stringify!($attr)),*].len() + 1;
-            static LIST: $crate::kext::device_attr::AttributeList<N> = {
-                $crate::kext::device_attr::AttributeList([
-                    $({
-                        const NAME: &::kernel::str::CStr = $name;
-                        const MODE: u16 = $mode;
-                        type Data = $data;
-                        type Attr = $attr;
-                        // SAFETY: `Data` is the driver data type of the driver whose
-                        // `DEV_GROUPS` this is, as the macro's contract says.
-                        static A: $crate::kext::device_attr::DeviceAttribute = unsafe {
-                            $crate::kext::device_attr::DeviceAttribute::new::<Data, Attr>(
-                                NAME, MODE,
-                            )
-                        };
-                        A.as_attribute()
-                    },)*
-                    ::core::ptr::null_mut(),
-                ])
-            };
-            static GROUP: $crate::kext::device_attr::AttributeGroup =
-                $crate::kext::device_attr::AttributeGroup::new(&LIST);
-            $crate::kext::device_attr::AttributeGroups(
-                [&raw const GROUP.0, ::core::ptr::null()],
-                ::core::marker::PhantomData,
-            )
+    (
+        in $($kext:tt)::+;
+        $groups:ident, $data:ty, [$(($name:expr, $mode:expr, $attr:ty)),* $(,)?]
+    ) => {
+        static $groups: $($kext)::+::device_attr::AttributeGroups<$data> = {
+            use $($kext)::+::device_attr as __kext_device_attr;
+            const N: usize = [$(::core::stringify!($attr)),*].len();
+            static LIST: __kext_device_attr::AttributeList<$data, N> =
+                __kext_device_attr::AttributeList::new([$({
+                    static A: __kext_device_attr::DeviceAttribute<$data> =
+                        __kext_device_attr::DeviceAttribute::new::<$attr>($name, $mode);
+                    &A
+                }),*]);
+            static GROUP: __kext_device_attr::AttributeGroup<$data> =
+                __kext_device_attr::AttributeGroup::new(&LIST);
+            __kext_device_attr::AttributeGroups::new(&GROUP)
         };
+    };
+    ($groups:ident, $data:ty, [$(($name:expr, $mode:expr, $attr:ty)),* $(,)?]) => {
+        $crate::device_attribute_groups!(
+            in $crate::kext; $groups, $data, [$(($name, $mode, $attr)),*]
+        );
     };
 }

@@ -1,10 +1,26 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! Holding a reference on the module itself, so that `rmmod` is refused while it is held.
+//!
+//! C header: [`include/linux/module.h`](srctree/include/linux/module.h)
+//!
+//! Future home: `rust/kernel/module.rs` (a method of `ThisModule`).
 
-use kernel::{bindings, ThisModule};
+use kernel::{
+    bindings,
+    ThisModule, //
+};
 
-/// A reference on a module (`__module_get()`), released on drop (`module_put()`).
+/// A reference on a module (`try_module_get()`), released on drop (`module_put()`).
+///
+/// # Examples
+///
+/// ```ignore
+/// // Refuse `rmmod` while VFs are locked and in use.
+/// let pin = ModuleRef::try_new(compat::this_module()).ok_or(EBUSY)?;
+/// // ...
+/// drop(pin); // `rmmod` may go ahead again.
+/// ```
 ///
 /// # Invariants
 ///

@@ -9,8 +9,19 @@
 //! must return quickly.
 //!
 //! C header: [`include/linux/device/bus.h`](srctree/include/linux/device/bus.h)
+//!
+//! Future home: `rust/kernel/pci.rs` (the PCI bus's notifier chain), on a generic bus notifier
+//! in `rust/kernel/device/bus.rs`.
 
-use kernel::{bindings, container_of, device, error::to_result, pci, prelude::*, types::Opaque};
+use kernel::{
+    bindings,
+    container_of,
+    device,
+    error::to_result,
+    pci,
+    prelude::*,
+    types::Opaque, //
+};
 
 /// A PCI bus event.
 ///
@@ -38,6 +49,24 @@ pub enum BusEvent {
 }
 
 /// The handler of a [`BusNotifier`].
+///
+/// # Examples
+///
+/// ```ignore
+/// #[pin_data]
+/// struct Watch;
+///
+/// impl BusNotify for Watch {
+///     fn notify(self: Pin<&Self>, event: BusEvent, dev: &pci::Device) {
+///         if event == BusEvent::AddDevice && dev.is_virtfn() {
+///             dev_info!(dev.as_ref(), "a VF was added\n");
+///         }
+///     }
+/// }
+///
+/// let notifier = KBox::pin_init(BusNotifier::new(Watch), GFP_KERNEL)?;
+/// // Registered until `notifier` is dropped.
+/// ```
 pub trait BusNotify: Send + Sync {
     /// Called for each PCI bus event.
     fn notify(self: Pin<&Self>, event: BusEvent, dev: &pci::Device);
@@ -68,6 +97,8 @@ impl<H: BusNotify> BusNotifier<H> {
     /// Initialises the handler, then registers the notifier: the handler may be called as soon
     /// as registration is done.
     pub fn new(handler: impl PinInit<H, Error>) -> impl PinInit<Self, Error> {
+        // INVARIANT: `nb` gets `Self::callback` and is registered in its initialiser, the last
+        // one: when it fails, nothing is registered and `Self` is never made.
         try_pin_init!(Self {
             handler <- handler,
             nb <- Opaque::try_ffi_init(|nb: *mut bindings::notifier_block| {

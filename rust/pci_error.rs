@@ -13,7 +13,7 @@
 //!
 //! Future home: `rust/kernel/pci.rs` (the C header is `include/linux/pci.h`).
 
-use super::pci_sriov::Driver;
+use super::pci_driver::Driver;
 use core::marker::PhantomData;
 use kernel::{
     bindings,
@@ -88,8 +88,8 @@ impl<T: Driver> ErrorHandlers<T> {
         // SAFETY: By the safety requirements `pdev` is valid and its device lock is held for the
         // call: the `CoreInternal` context.
         let dev = unsafe { &*pdev.cast::<pci::Device<device::CoreInternal<'_>>>() };
-        // SAFETY: The driver is bound, so `probe` stored a `Pin<KBox<T>>`, which `remove` cannot
-        // take away while the device lock is held.
+        // SAFETY: The driver is bound, so `probe` stored a `Pin<KBox<T>>`, which is dropped only
+        // after `remove` (`post_unbind_rust`), under the device lock held here.
         let data = unsafe { dev.as_ref().drvdata_borrow::<T>() };
         f(dev, data)
     }

@@ -27,7 +27,7 @@
 //!
 //! Future home: `rust/kernel/pci.rs` (the lock) and `rust/kernel/workqueue.rs` ([`OwnedQueue`]).
 
-use crate::kext::pci_sriov::SriovDevice;
+use super::pci_sriov::SriovDevice;
 use core::{
     ffi::c_void,
     ops::Deref,

@@ -1,8 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! `change` uevents with driver-defined variables (`kobject_uevent_env()`).
+//!
+//! C header: [`include/linux/kobject.h`](srctree/include/linux/kobject.h)
+//!
+//! Future home: `rust/kernel/device.rs` (uevents of a device; the kernel crate has no
+//! `kobject` abstraction).
 
-use kernel::{bindings, device, prelude::*};
+use kernel::{
+    bindings,
+    device,
+    prelude::*, //
+};
 
 /// Most variables one event carries.
 const MAX_VARS: usize = 8;
@@ -11,6 +20,18 @@ const MAX_VARS: usize = 8;
 const VAR_LEN: usize = 64;
 
 /// The variables of a uevent, as `NAME=value` strings.
+///
+/// # Invariants
+///
+/// `len <= MAX_VARS`, and each of `vars[..len]` is a NUL-terminated string.
+///
+/// # Examples
+///
+/// ```ignore
+/// UeventEnv::new()
+///     .add("PF_STUB_EVENT", b"locked")?
+///     .send_change(pdev.as_ref())?;
+/// ```
 pub struct UeventEnv {
     vars: [[u8; VAR_LEN]; MAX_VARS],
     len: usize,
@@ -25,6 +46,7 @@ impl Default for UeventEnv {
 impl UeventEnv {
     /// An event without variables.
     pub const fn new() -> Self {
+        // INVARIANT: No variables.
         Self {
             vars: [[0; VAR_LEN]; MAX_VARS],
             len: 0,
@@ -42,6 +64,8 @@ impl UeventEnv {
             *d = *s;
         }
         var[name.len() + 1 + value.len()] = 0;
+        // INVARIANT: The event was not full, and the new variable is NUL-terminated within
+        // `VAR_LEN` (checked above).
         self.len += 1;
         Ok(self)
     }

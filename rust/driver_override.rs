@@ -1,0 +1,127 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! A device's `driver_override`: which one driver may bind it (`struct device.driver_override`).
+//!
+//! A PF driver pins the VFs it creates to a VF driver (vfio-pci) by setting their override
+//! before any driver probes them, as vfio-pci itself does, and keeps a PF from being bound by
+//! another driver the same way.
+//!
+//! An out-of-tree module cannot add inherent methods to [`pci::Device`], so [`DriverOverride`]
+//! is an extension trait; its methods are `#[inline]` and move unchanged.
+//!
+//! C header: [`include/linux/device.h`](srctree/include/linux/device.h)
+//!
+//! Future home: `rust/kernel/device.rs`, as inherent methods of `device::Device` (the override
+//! is a member of every `struct device` in Linux 7.2 and 7.3).
+
+use super::pci_sriov::raw;
+use kernel::{
+    bindings,
+    device,
+    error::to_result,
+    pci,
+    prelude::*, //
+};
+
+/// Longest `driver_override` an [`OverrideName`] holds (a driver name is at most a few dozen).
+const OVERRIDE_MAX: usize = 63;
+
+/// A copy of a device's `driver_override`, to be set again later.
+///
+/// # Invariants
+///
+/// `len` is at most `OVERRIDE_MAX` and at least 1, and `buf[..len]` holds no NUL.
+#[derive(Clone, Copy)]
+pub struct OverrideName {
+    buf: [u8; OVERRIDE_MAX],
+    len: usize,
+}
+
+impl OverrideName {
+    /// A copy of `name`: `EINVAL` when empty or holding a NUL, `E2BIG` when longer than an
+    /// `OverrideName` holds.
+    pub fn new(name: &[u8]) -> Result<Self> {
+        if name.is_empty() || name.contains(&0) {
+            return Err(EINVAL);
+        }
+        let mut buf = [0; OVERRIDE_MAX];
+        buf.get_mut(..name.len())
+            .ok_or(E2BIG)?
+            .copy_from_slice(name);
+        // INVARIANT: `name` is 1 to `OVERRIDE_MAX` bytes (checked above, and by the copy into
+        // `buf`) without NUL.
+        Ok(Self {
+            buf,
+            len: name.len(),
+        })
+    }
+
+    /// The name's bytes.
+    #[inline]
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+}
+
+/// Reading and changing a device's `driver_override`.
+pub trait DriverOverride {
+    /// Sets the device's `driver_override`, so that only the driver `name` binds it from now on
+    /// (`device_set_driver_override()`). `name` must be 1 to 63 bytes without NUL.
+    fn set_driver_override(&self, name: &[u8]) -> Result;
+
+    /// Returns the device's `driver_override` (`None` when unset), or `Err(E2BIG)` when it is
+    /// longer than an [`OverrideName`] holds.
+    fn driver_override(&self) -> Result<Option<OverrideName>>;
+
+    /// Clears the device's `driver_override`.
+    fn clear_driver_override(&self) -> Result;
+}
+
+impl<Ctx: device::DeviceContext> DriverOverride for pci::Device<Ctx> {
+    fn set_driver_override(&self, name: &[u8]) -> Result {
+        // The C function measures the string with strlen(): pass a NUL-terminated copy. A name
+        // that is empty, too long or holds a NUL is refused with `EINVAL` alike.
+        let name = OverrideName::new(name).map_err(|_| EINVAL)?;
+        let mut buf = [0u8; OVERRIDE_MAX + 1];
+        buf[..name.len].copy_from_slice(name.as_bytes());
+        // SAFETY: `raw(self)` is a valid `struct pci_dev`; `buf` is NUL-terminated after `len`
+        // bytes (by the invariants of `OverrideName`, and the zeroed last byte), and the function
+        // copies it, taking the device's override lock itself.
+        to_result(unsafe {
+            bindings::__device_set_driver_override(
+                &raw mut (*raw(self)).dev,
+                buf.as_ptr().cast(),
+                name.len,
+            )
+        })
+    }
+
+    fn driver_override(&self) -> Result<Option<OverrideName>> {
+        let dev = raw(self);
+        // SAFETY: `dev` is a valid `struct pci_dev`; its `driver_override.name` is read and
+        // copied under `driver_override.lock`, which every writer takes
+        // (`__device_set_driver_override()`), and is NULL or a NUL-terminated string. Nothing
+        // between lock and unlock can return early.
+        unsafe {
+            let lock = &raw mut (*dev).dev.driver_override.lock;
+            bindings::spin_lock(lock);
+            let name = (*dev).dev.driver_override.name;
+            let r = if name.is_null() {
+                Ok(None)
+            } else {
+                OverrideName::new(CStr::from_char_ptr(name).to_bytes()).map(Some)
+            };
+            bindings::spin_unlock(lock);
+            r
+        }
+    }
+
+    #[inline]
+    fn clear_driver_override(&self) -> Result {
+        // SAFETY: `raw(self)` is a valid `struct pci_dev`; an empty string (non-NULL, length 0)
+        // clears the override, and the function takes the override lock itself.
+        to_result(unsafe {
+            bindings::__device_set_driver_override(&raw mut (*raw(self)).dev, c"".as_char_ptr(), 0)
+        })
+    }
+}
