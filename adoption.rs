@@ -42,10 +42,10 @@ use crate::{
     },
     sriov::{
         self,
-        Policy, //
+        Policy,
+        VfKnobs, //
     },
-    vf_token::VfToken,
-    VfKnobs, //
+    vf_token::VfToken, //
 };
 use kernel::{
     new_mutex, pci,
@@ -359,7 +359,10 @@ impl BusNotify for Keeper {
 #[kunit_tests(pf_stub_records)]
 mod tests {
     use super::*;
-    use crate::PciName;
+    use crate::params::{
+        parse_addr,
+        PciName, //
+    };
 
     /// Far more kept PFs than the 16 slots of the old fixed table.
     const PFS: u32 = 40;
@@ -420,10 +423,7 @@ mod tests {
         store.bind(|k| *k == key(0))?;
         assert!(store.unbind(Some((key(0), token(0)?))).is_ok());
         // The records of two functions of one device in a VMD domain do not collide.
-        let (f0, f1) = (
-            crate::parse_addr(b"10000:01:00.0")?,
-            crate::parse_addr(b"10000:01:00.1")?,
-        );
+        let (f0, f1) = (parse_addr(b"10000:01:00.0")?, parse_addr(b"10000:01:00.1")?);
         store.bind(|k| *k == f0)?;
         store.bind(|k| *k == f1)?;
         assert!(store.unbind(Some((f0, token(1)?))).is_ok());

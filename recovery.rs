@@ -6,9 +6,13 @@
 //! in the log and in a uevent.
 //!
 //! Every callback runs with the PF's device lock held (see `kext::pci_error`); none takes the
-//! guard, which a VF change may hold for seconds while recovery waits.
+//! policy's lock, which a VF change may hold for seconds while recovery waits.
 
 use crate::{
+    events::{
+        self,
+        Event, //
+    },
     kext::{
         pci_error::{
             ChannelState,
@@ -19,9 +23,8 @@ use crate::{
             SriovDevice, //
         },
     },
-    send_event,
-    sriov,
-    PfStub, //
+    pf::PfStub,
+    sriov, //
 };
 use kernel::{
     device::Core,
@@ -34,10 +37,14 @@ type Pf<'a> = pci::Device<Core<'a>>;
 
 /// `locked`/`unlocked` and whether a token is set, for the log.
 fn state_words(this: &PfStub) -> (&'static str, &'static str) {
-    let shown = this.shown();
+    let policy = this.policy();
     (
-        if shown.locked() { "locked" } else { "unlocked" },
-        if shown.has_token() { "set" } else { "unset" },
+        if policy.locked() {
+            "locked"
+        } else {
+            "unlocked"
+        },
+        if policy.has_token() { "set" } else { "unset" },
     )
 }
 
@@ -45,11 +52,7 @@ fn state_words(this: &PfStub) -> (&'static str, &'static str) {
 pub(crate) fn error_detected(pdev: &Pf<'_>, this: &PfStub, state: ChannelState) -> ErsResult {
     let vote = sriov::error_vote(state);
     let (lock, token) = state_words(this);
-    let channel = match state {
-        ChannelState::Normal => "non-fatal",
-        ChannelState::Frozen => "fatal",
-        ChannelState::PermFailure => "permanent failure",
-    };
+    let channel = events::channel_name(state);
     dev_warn!(
         pdev,
         "PCI error ({}) with {} VFs, {}, token {}: {}\n",
@@ -63,11 +66,7 @@ pub(crate) fn error_detected(pdev: &Pf<'_>, this: &PfStub, state: ChannelState) 
             _ => "nothing to do for the PF; recovery goes on",
         }
     );
-    send_event(
-        pdev,
-        "error",
-        &[("PF_STUB_ERROR_STATE", channel.as_bytes())],
-    );
+    Event::Error(state).send(pdev);
     vote
 }
 
@@ -99,7 +98,7 @@ pub(crate) fn resume(pdev: &Pf<'_>, this: &PfStub) {
         lock,
         token
     );
-    send_event(pdev, "recovered", &[]);
+    Event::Recovered.send(pdev);
 }
 
 /// A reset of the PF is about to happen (a function reset, or the bus reset of a fatal error's
@@ -110,7 +109,7 @@ pub(crate) fn reset_prepare(pdev: &Pf<'_>, _this: &PfStub) {
         "reset of the PF: its {} VFs are reset with it, under their users\n",
         pdev.num_vf()
     );
-    send_event(pdev, "reset", &[]);
+    Event::Reset.send(pdev);
 }
 
 /// The reset is done and the PCI core restored the configuration, SR-IOV included.
@@ -123,5 +122,5 @@ pub(crate) fn reset_done(pdev: &Pf<'_>, this: &PfStub) {
         lock,
         token
     );
-    send_event(pdev, "reset_done", &[]);
+    Event::ResetDone.send(pdev);
 }

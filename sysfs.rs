@@ -5,17 +5,39 @@
 //!
 //! Every write is parsed completely before anything changes, so bad input changes nothing;
 //! every refusal writes one log line (never with the written text, which may hold a token) and
-//! sends a `refused` uevent; every change writes one log line and sends a uevent.
+//! sends a `refused` uevent; every change writes one log line and sends a uevent. The
+//! decisions are [`sriov`]'s: this file parses, calls and reports.
 
 use crate::{
-    kext::device_attr::{Attribute, ShowBuffer},
-    kext::pci_sriov::SriovDevice,
-    refused, send_event,
-    sriov::{self, KnobRefusal, LockCmd, Policy, TokenCmd},
-    DriverName, PfStub,
+    events::{
+        self,
+        Event, //
+    },
+    kext::{
+        device_attr::{
+            Attribute,
+            ShowBuffer, //
+        },
+        pci_sriov::SriovDevice, //
+    },
+    pf::PfStub,
+    sriov::{
+        self,
+        DriverName,
+        KnobRefusal,
+        LockCmd,
+        Policy,
+        PolicyChange,
+        TokenCmd,
+        VfKnobs, //
+    },
 };
 use core::fmt::Write;
-use kernel::{device::Bound, pci, prelude::*};
+use kernel::{
+    device::Bound,
+    pci,
+    prelude::*, //
+};
 
 /// The PF, as attribute callbacks see it.
 type Pf = pci::Device<Bound>;
@@ -23,13 +45,13 @@ type Pf = pci::Device<Bound>;
 /// Refuses malformed input to `attr`: logs what was expected, never what was written.
 fn bad_input(pdev: &Pf, attr: &str, expected: &str) -> Error {
     dev_warn!(pdev, "{}: write refused: expected {}\n", attr, expected);
-    refused(pdev, attr, EINVAL)
+    events::refused(pdev, attr, EINVAL)
 }
 
 /// Refuses a write to `attr` for `why`.
 fn refuse(pdev: &Pf, attr: &str, why: KnobRefusal) -> Error {
     dev_warn!(pdev, "{}: write refused: {}\n", attr, why);
-    refused(pdev, attr, why.to_error())
+    events::refused(pdev, attr, why.to_error())
 }
 
 /// `sriov_policy`: `locked` or `simple`.
@@ -37,8 +59,8 @@ pub(crate) struct PolicyAttr;
 
 impl Attribute<PfStub> for PolicyAttr {
     fn show(_pdev: &Pf, this: Pin<&PfStub>, out: &mut ShowBuffer) -> Result {
-        // Never waits for the guard, which a VF change holds for a second or more.
-        let policy = this.shown().policy();
+        // Never waits for the policy's lock, which a VF change holds for a second or more.
+        let policy = this.policy().policy();
         writeln!(out, "{}", policy.name()).map_err(|_| EINVAL)
     }
 
@@ -46,26 +68,21 @@ impl Attribute<PfStub> for PolicyAttr {
         const ATTR: &str = "sriov_policy";
         let policy =
             Policy::parse(input).map_err(|_| bad_input(pdev, ATTR, "'locked' or 'simple'"))?;
-        let mut guard = this.guard.lock();
-        if guard.policy == policy {
-            return Ok(());
-        }
-        guard
-            .set_policy(policy)
-            .map_err(|why| refuse(pdev, ATTR, why))?;
-        dev_info!(pdev, "sriov_policy set to {}\n", policy.name());
-        send_event(
-            pdev,
-            "policy",
-            &[("PF_STUB_POLICY", policy.name().as_bytes())],
-        );
-        // Under `locked`, enabled VFs are a count that has been set: lock it now.
-        if policy == Policy::Locked && pdev.num_vf() > 0 && guard.lock_cmd(&LockCmd::Lock).is_ok() {
-            dev_info!(pdev, "VF count locked at {}\n", pdev.num_vf());
-            send_event(pdev, "locked", &[]);
-        }
-        this.sync_locked(&guard);
-        Ok(())
+        this.with_policy(|guard| {
+            let change = guard
+                .set_policy(policy, pdev.num_vf())
+                .map_err(|why| refuse(pdev, ATTR, why))?;
+            let PolicyChange::Set { locked } = change else {
+                return Ok(());
+            };
+            dev_info!(pdev, "sriov_policy set to {}\n", policy.name());
+            Event::Policy(policy).send(pdev);
+            if locked {
+                dev_info!(pdev, "VF count locked at {}\n", pdev.num_vf());
+                Event::Locked.send(pdev);
+            }
+            Ok(())
+        })
     }
 }
 
@@ -74,7 +91,7 @@ pub(crate) struct LockAttr;
 
 impl Attribute<PfStub> for LockAttr {
     fn show(_pdev: &Pf, this: Pin<&PfStub>, out: &mut ShowBuffer) -> Result {
-        let locked = this.shown().locked();
+        let locked = this.policy().locked();
         writeln!(out, "{}", if locked { "locked" } else { "unlocked" }).map_err(|_| EINVAL)
     }
 
@@ -82,22 +99,24 @@ impl Attribute<PfStub> for LockAttr {
         const ATTR: &str = "sriov_lock";
         let cmd = LockCmd::parse(input)
             .map_err(|_| bad_input(pdev, ATTR, "'lock', 'unlock' or 'unlock <token>'"))?;
-        let mut guard = this.guard.lock();
-        let was = guard.locked;
-        guard
-            .lock_cmd(&cmd)
-            .map_err(|why| refuse(pdev, ATTR, why))?;
-        if guard.locked != was {
-            let (word, event) = if guard.locked {
-                ("locked", "locked")
-            } else {
-                ("unlocked", "unlocked")
-            };
-            dev_info!(pdev, "VF count {} at {}\n", word, pdev.num_vf());
-            send_event(pdev, event, &[]);
-        }
-        this.sync_locked(&guard);
-        Ok(())
+        this.with_policy(|guard| {
+            let was = guard.locked();
+            guard
+                .lock_cmd(&cmd)
+                .map_err(|why| refuse(pdev, ATTR, why))?;
+            match (was, guard.locked()) {
+                (false, true) => {
+                    dev_info!(pdev, "VF count locked at {}\n", pdev.num_vf());
+                    Event::Locked.send(pdev);
+                }
+                (true, false) => {
+                    dev_info!(pdev, "VF count unlocked at {}\n", pdev.num_vf());
+                    Event::Unlocked.send(pdev);
+                }
+                _ => {}
+            }
+            Ok(())
+        })
     }
 }
 
@@ -107,7 +126,7 @@ pub(crate) struct TokenAttr;
 
 impl Attribute<PfStub> for TokenAttr {
     fn show(_pdev: &Pf, this: Pin<&PfStub>, out: &mut ShowBuffer) -> Result {
-        let set = this.shown().has_token();
+        let set = this.policy().has_token();
         writeln!(out, "{}", if set { "set" } else { "unset" }).map_err(|_| EINVAL)
     }
 
@@ -120,39 +139,38 @@ impl Attribute<PfStub> for TokenAttr {
                 "a UUID, 'clear', '<current UUID> <new UUID>' or '<current UUID> clear'",
             )
         })?;
-        let mut guard = this.guard.lock();
-        let had = guard.has_token();
-        guard
-            .token_cmd(cmd)
-            .map_err(|why| refuse(pdev, ATTR, why))?;
-        match (had, guard.has_token()) {
-            (_, true) => {
-                dev_info!(pdev, "VF token {}\n", if had { "replaced" } else { "set" });
-                send_event(pdev, "token_set", &[]);
+        this.with_policy(|guard| {
+            let had = guard.has_token();
+            guard
+                .token_cmd(cmd)
+                .map_err(|why| refuse(pdev, ATTR, why))?;
+            match (had, guard.has_token()) {
+                (_, true) => {
+                    dev_info!(pdev, "VF token {}\n", if had { "replaced" } else { "set" });
+                    Event::TokenSet.send(pdev);
+                }
+                (true, false) => {
+                    dev_info!(pdev, "VF token cleared\n");
+                    Event::TokenCleared.send(pdev);
+                }
+                (false, false) => {}
             }
-            (true, false) => {
-                dev_info!(pdev, "VF token cleared\n");
-                send_event(pdev, "token_cleared", &[]);
-            }
-            (false, false) => {}
-        }
-        this.sync_locked(&guard);
-        Ok(())
+            Ok(())
+        })
     }
 }
 
-/// Changes a VF knob under the guard, refusing while VFs are enabled.
+/// Changes a VF knob under the policy's lock, refusing while VFs are enabled.
 fn set_vf_knob(
     pdev: &Pf,
     this: Pin<&PfStub>,
     attr: &str,
-    set: impl FnOnce(&mut crate::VfKnobs),
+    set: impl FnOnce(&mut VfKnobs),
 ) -> Result {
-    // The guard is held across VF enabling, so no VF can appear between the check and the set.
-    let _guard = this.guard.lock();
-    if pdev.num_vf() > 0 {
-        return Err(refuse(pdev, attr, KnobRefusal::VfsEnabled));
-    }
+    // The policy's lock is held across VF enabling, so no VF can appear between the check and
+    // the set.
+    let _guard = this.policy().lock();
+    sriov::vf_knob_change(pdev.num_vf()).map_err(|why| refuse(pdev, attr, why))?;
     set(&mut this.watch_ref().knobs.lock());
     Ok(())
 }
@@ -175,11 +193,7 @@ impl Attribute<PfStub> for AutoprobeAttr {
         };
         set_vf_knob(pdev, this, ATTR, |k| k.autoprobe = on)?;
         dev_info!(pdev, "sriov_vf_autoprobe set to {}\n", u8::from(on));
-        send_event(
-            pdev,
-            "vf_autoprobe",
-            &[("PF_STUB_VF_AUTOPROBE", if on { b"1" } else { b"0" })],
-        );
+        Event::VfAutoprobe(on).send(pdev);
         Ok(())
     }
 }
@@ -199,11 +213,7 @@ impl Attribute<PfStub> for VfDriverAttr {
             .map_err(|_| bad_input(pdev, ATTR, "a driver name of 1-31 [A-Za-z0-9_.-]"))?;
         set_vf_knob(pdev, this, ATTR, |k| k.driver = driver)?;
         dev_info!(pdev, "sriov_vf_driver set to {}\n", driver.as_str());
-        send_event(
-            pdev,
-            "vf_driver",
-            &[("PF_STUB_VF_DRIVER", driver.as_bytes())],
-        );
+        Event::VfDriver(&driver).send(pdev);
         Ok(())
     }
 }

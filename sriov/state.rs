@@ -1,0 +1,318 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The per-PF policy state: the policy, the lock and the VF token, and the decisions that
+//! change them (`sriov_numvfs` under the lock, `sriov_lock`, `sriov_policy`, `sriov_vf_token`).
+
+use super::{
+    decide,
+    Action,
+    LockCmd,
+    Policy,
+    Refusal,
+    Request,
+    TokenCmd, //
+};
+use crate::vf_token::VfToken;
+use core::sync::atomic::{
+    AtomicU8,
+    Ordering, //
+};
+use kernel::{
+    fmt, new_mutex,
+    prelude::*,
+    sync::{
+        Mutex,
+        MutexGuard, //
+    },
+};
+
+/// Why a policy knob refused a write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum KnobRefusal {
+    /// The VF count is locked (`EPERM`).
+    Locked,
+    /// A token is set and none, or a wrong one, was given (`EACCES`).
+    BadToken,
+    /// `lock` under the `simple` policy, which never locks (`EPERM`).
+    SimplePolicy,
+    /// A VF knob changed while VFs are enabled: it would only apply later (`EBUSY`).
+    VfsEnabled,
+}
+
+impl KnobRefusal {
+    /// The error code returned to user space.
+    pub(crate) fn to_error(self) -> Error {
+        match self {
+            KnobRefusal::Locked | KnobRefusal::SimplePolicy => EPERM,
+            KnobRefusal::BadToken => EACCES,
+            KnobRefusal::VfsEnabled => EBUSY,
+        }
+    }
+}
+
+impl fmt::Display for KnobRefusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            KnobRefusal::Locked => f.write_str("the VF count is locked; write 'unlock' (or 'unlock <token>') to sriov_lock first"),
+            KnobRefusal::BadToken => {
+                f.write_str("a VF token is set and the token given is missing or wrong")
+            }
+            KnobRefusal::SimplePolicy => f.write_str(
+                "the policy is 'simple', which never locks; write 'locked' to sriov_policy first",
+            ),
+            KnobRefusal::VfsEnabled => f.write_str(
+                "VFs are enabled and the setting applies to VFs being created; write 0 to sriov_numvfs first",
+            ),
+        }
+    }
+}
+
+/// What an accepted `sriov_policy` write changed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum PolicyChange {
+    /// The PF already had that policy.
+    Unchanged,
+    /// The policy changed; `locked`: the change to `locked` locked the VFs enabled now, a count
+    /// that has been set.
+    Set { locked: bool },
+}
+
+/// Whether a PF binds locked: VFs it finds enabled at bind (adopted from its last unbind, or
+/// left by another driver) are locked under the `locked` policy, as if enabled here.
+pub(crate) fn locked_at_bind(policy: Policy, current: u16) -> bool {
+    current > 0 && policy == Policy::Locked
+}
+
+/// A PF's policy state: the policy, the lock and the VF token.
+///
+/// # Invariants
+///
+/// `locked` implies the `locked` policy.
+#[pin_data]
+pub(crate) struct PfPolicy {
+    /// The policy, the lock and whether a token is set ([`PfPolicy::LOCKED`] and the other
+    /// bits): the only copy of the policy and the lock, read without waiting by the attributes,
+    /// recovery and the VF watcher (see [`PfPolicy::locked`]). Written only by
+    /// [`PolicyGuard::store`], with `token` locked.
+    bits: AtomicU8,
+    /// The VF token. Its lock serializes every change of this state and of the PF's VF count.
+    #[pin]
+    token: Mutex<Option<VfToken>>,
+}
+
+impl PfPolicy {
+    const LOCKED: u8 = 1;
+    const TOKEN: u8 = 2;
+    const SIMPLE: u8 = 4;
+
+    /// The bits of a state.
+    fn bits(policy: Policy, locked: bool, has_token: bool) -> u8 {
+        let mut bits = 0;
+        if locked {
+            bits |= Self::LOCKED;
+        }
+        if has_token {
+            bits |= Self::TOKEN;
+        }
+        if policy == Policy::Simple {
+            bits |= Self::SIMPLE;
+        }
+        bits
+    }
+
+    /// A PF's state at bind: `locked` holds only under the `locked` policy.
+    pub(crate) fn new(policy: Policy, locked: bool, token: Option<VfToken>) -> impl PinInit<Self> {
+        // INVARIANT: `locked` only under the `locked` policy.
+        let locked = locked && policy == Policy::Locked;
+        pin_init!(Self {
+            bits: AtomicU8::new(Self::bits(policy, locked, token.is_some())),
+            token <- new_mutex!(token),
+        })
+    }
+
+    /// Takes the lock that serializes changes of the state and of the VF count.
+    pub(crate) fn lock(&self) -> PolicyLock<'_> {
+        PolicyLock {
+            bits: &self.bits,
+            token: self.token.lock(),
+        }
+    }
+
+    /// The bits, read without the lock: a write to them may be under way, and is seen once done.
+    fn load(&self) -> u8 {
+        self.bits.load(Ordering::Acquire)
+    }
+
+    /// Whether the VF count is locked. Never waits: the lock is held across VF changes (a
+    /// disable takes a second or more, and knob reads must not wait for it) and while VFs are
+    /// added, when the VF watcher asks.
+    pub(crate) fn locked(&self) -> bool {
+        self.load() & Self::LOCKED != 0
+    }
+
+    /// Whether a VF token is set; never waits.
+    pub(crate) fn has_token(&self) -> bool {
+        self.load() & Self::TOKEN != 0
+    }
+
+    /// The policy; never waits.
+    pub(crate) fn policy(&self) -> Policy {
+        if self.load() & Self::SIMPLE != 0 {
+            Policy::Simple
+        } else {
+            Policy::Locked
+        }
+    }
+}
+
+/// The lock of a PF's policy state, held.
+pub(crate) struct PolicyLock<'a> {
+    /// The owner's bits.
+    bits: &'a AtomicU8,
+    /// The token, locked.
+    token: MutexGuard<'a, Option<VfToken>>,
+}
+
+impl PolicyLock<'_> {
+    /// The state, to decide and change. Apart from the lock, which stays with this thread, so
+    /// that a change may run on a worker that this thread waits for (`kext::rescan::run_locked`).
+    pub(crate) fn guard(&mut self) -> PolicyGuard<'_> {
+        PolicyGuard {
+            bits: self.bits,
+            token: &mut self.token,
+        }
+    }
+}
+
+/// A PF's policy state with its lock held: the decisions that change it.
+pub(crate) struct PolicyGuard<'a> {
+    /// The owner's bits.
+    bits: &'a AtomicU8,
+    /// The token.
+    token: &'a mut Option<VfToken>,
+}
+
+impl PolicyGuard<'_> {
+    /// The bits (the lock is held: nobody else writes them).
+    fn load(&self) -> u8 {
+        self.bits.load(Ordering::Relaxed)
+    }
+
+    /// Publishes a new policy and lock, with the token bit of the token held now.
+    fn store(&mut self, policy: Policy, locked: bool) {
+        let bits = PfPolicy::bits(policy, locked, self.token.is_some());
+        self.bits.store(bits, Ordering::Release);
+    }
+
+    /// The policy in force.
+    pub(crate) fn policy(&self) -> Policy {
+        if self.load() & PfPolicy::SIMPLE != 0 {
+            Policy::Simple
+        } else {
+            Policy::Locked
+        }
+    }
+
+    /// Whether the VF count is locked.
+    pub(crate) fn locked(&self) -> bool {
+        self.load() & PfPolicy::LOCKED != 0
+    }
+
+    /// Whether a token is set (the value itself is never shown).
+    pub(crate) fn has_token(&self) -> bool {
+        self.token.is_some()
+    }
+
+    /// Takes the token out, to keep it across an unbind; the state is left without one.
+    pub(crate) fn take_token(&mut self) -> Option<VfToken> {
+        let token = self.token.take();
+        self.store(self.policy(), self.locked());
+        token
+    }
+
+    /// Decides a `sriov_numvfs` write: the lock first, then [`decide`].
+    pub(crate) fn configure(&self, req: &Request) -> core::result::Result<Action, Refusal> {
+        // Invariant: `locked` implies the `locked` policy (see `lock_cmd` and `set_policy`).
+        if req.requested != req.current && self.locked() {
+            return Err(Refusal::Locked);
+        }
+        decide(req)
+    }
+
+    /// Records that `action` was carried out: enabling VFs under the locked policy locks them.
+    /// Returns whether the count became locked.
+    pub(crate) fn done(&mut self, action: Action) -> bool {
+        let (policy, was) = (self.policy(), self.locked());
+        let locked = match action {
+            Action::Enable(_) if policy == Policy::Locked => true,
+            Action::Disable => false,
+            _ => was,
+        };
+        self.store(policy, locked);
+        locked && !was
+    }
+
+    /// Applies a `sriov_lock` write.
+    pub(crate) fn lock_cmd(&mut self, cmd: &LockCmd) -> core::result::Result<(), KnobRefusal> {
+        let policy = self.policy();
+        match cmd {
+            LockCmd::Lock if policy == Policy::Simple => return Err(KnobRefusal::SimplePolicy),
+            LockCmd::Lock => self.store(policy, true),
+            LockCmd::Unlock(given) => {
+                if !self.token_matches(given.as_ref()) {
+                    return Err(KnobRefusal::BadToken);
+                }
+                self.store(policy, false);
+            }
+        }
+        Ok(())
+    }
+
+    /// Applies a `sriov_policy` write with `num_vf` VFs enabled: refused while locked, since
+    /// leaving `locked` would undo the lock without the token. Under `locked`, enabled VFs are a
+    /// count that has been set: a change to `locked` locks them at once.
+    pub(crate) fn set_policy(
+        &mut self,
+        policy: Policy,
+        num_vf: u16,
+    ) -> core::result::Result<PolicyChange, KnobRefusal> {
+        if policy == self.policy() {
+            return Ok(PolicyChange::Unchanged);
+        }
+        if self.locked() {
+            return Err(KnobRefusal::Locked);
+        }
+        let locked = policy == Policy::Locked && num_vf > 0;
+        self.store(policy, locked);
+        Ok(PolicyChange::Set { locked })
+    }
+
+    /// Applies a `sriov_vf_token` write.
+    pub(crate) fn token_cmd(&mut self, cmd: TokenCmd) -> core::result::Result<(), KnobRefusal> {
+        let locked = self.locked();
+        match cmd {
+            TokenCmd::Set(_) | TokenCmd::Clear if self.token.is_some() && locked => {
+                return Err(KnobRefusal::Locked);
+            }
+            TokenCmd::Set(new) => *self.token = Some(new),
+            TokenCmd::Clear => *self.token = None,
+            TokenCmd::WithCurrent(current, new) => {
+                if !self.token_matches(Some(&current)) || self.token.is_none() {
+                    return Err(KnobRefusal::BadToken);
+                }
+                *self.token = new;
+            }
+        }
+        self.store(self.policy(), locked);
+        Ok(())
+    }
+
+    /// `true` when no token is set and none is given, or the given one equals the set one.
+    fn token_matches(&self, given: Option<&VfToken>) -> bool {
+        match (&self.token, given) {
+            (None, None) => true,
+            (Some(t), Some(g)) => t.ct_eq(g),
+            _ => false,
+        }
+    }
+}

@@ -1,0 +1,195 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Unbinding pf_stub from a PF: what becomes of its VFs (disabled, kept for an adoption, left
+//! to a guest, or removed with the PF), decided by [`sriov::on_unbind`] with VF binds stopped.
+
+use crate::{
+    adoption::Kept,
+    events::Event,
+    kext::{
+        compat,
+        module_ref::ModuleRef,
+        driver_override::DriverOverride,
+        pci_sriov::{
+            SriovCore,
+            SriovDevice,
+            SriovRelations, //
+        },
+        rescan::run_locked,
+        vf_binds::StoppedVfBinds, //
+    },
+    pf::PfStub,
+    sriov::{
+        self,
+        DriverName,
+        UnbindAction, //
+    },
+    Shared,
+    NAME,
+    UNLOADING, //
+};
+use core::sync::atomic::Ordering;
+use kernel::{
+    device::Core,
+    pci,
+    prelude::*, //
+};
+
+/// Unbinds pf_stub from `pdev`, whose driver data is `this`.
+pub(crate) fn unbind(pdev: &pci::Device<Core<'_>>, shared: Pin<&Shared>, this: &PfStub) {
+    // Locks: the driver core holds the PF's device lock. In a removal the remover also holds
+    // `pci_rescan_remove_lock` and has cleared `PCI_DEV_ADDED` before asking for the device
+    // lock; in a plain unbind (sysfs `unbind`, `rmmod`) nobody does, and a removal may start
+    // at any time: see `kext::rescan`. The policy's lock is taken after the device lock, as in
+    // `sriov_configure`. Stopping VF binds takes each VF's device lock in turn under these
+    // two (the PCI core's order: a PF's lock, then its VFs'), while holding neither
+    // `module_pin` nor the keeper's records, which VF driver events take under the VF's lock.
+    let keeper = shared.keeper();
+    let mut lock = this.policy().lock();
+    let mut guard = lock.guard();
+    let locked = guard.locked();
+    let watch = this.watch_ref();
+    let current = pdev.num_vf();
+    // "In use" is decided with VF binds stopped and the probes in flight ended: a VF bound
+    // after a mere look would be torn down despite the lock. The VFs can bind again once
+    // `stopped` is dropped, when they are kept or gone. A PF being removed takes its VFs
+    // whatever their use.
+    let stopped = if current > 0 && pdev.is_added() {
+        let knobs = *watch.knobs.lock();
+        let pinned_to = (!knobs.autoprobe).then_some(knobs.driver);
+        match pdev.stop_vf_binds(NAME, pinned_to.as_ref().map(DriverName::as_bytes)) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                dev_warn!(
+                    pdev,
+                    "unbind: could not stop VF binds ({:?}): deciding on the VFs in use now; a VF bound meanwhile may be disabled\n",
+                    e
+                );
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let in_use = stopped
+        .as_ref()
+        .map_or_else(|| pdev.num_vf_in_use(None), StoppedVfBinds::bound);
+    let assigned = pdev.vfs_assigned();
+    let removing = !pdev.is_added();
+    // Kept VFs pin the module through their record. Once `rmmod` has passed its check of the
+    // references no pin can be taken, and its unbind (this one, or one about to run) must
+    // not keep VFs for an adoption that can never come.
+    let record_pin = if locked && in_use > 0 {
+        let pin = watch.module_pin.lock().take();
+        pin.or_else(|| ModuleRef::try_new(compat::this_module()))
+    } else {
+        None
+    };
+    let unloading =
+        UNLOADING.load(Ordering::Acquire) || (locked && in_use > 0 && record_pin.is_none());
+    match sriov::on_unbind(removing, unloading, current, assigned, in_use, locked) {
+        UnbindAction::Nothing => keeper.unbound(pdev),
+        UnbindAction::Remove => {
+            // The remover holds the rescan/remove lock, but possibly not in this thread: an
+            // unbind that took the device lock just before the remover cleared the flag gets
+            // here too, and removing VFs then trips `lockdep_assert_held()` (seen in the race
+            // test). The keeper removes them once the PF is deleted and the lock released.
+            dev_warn!(
+                pdev,
+                "PF removed with {} VFs ({} in use{}): they are removed with it\n",
+                current,
+                in_use,
+                if locked { ", locked" } else { "" }
+            );
+            Event::Removed.send(pdev);
+            keeper.removing(pdev);
+        }
+        UnbindAction::Disable => {
+            if locked && in_use > 0 {
+                dev_warn!(
+                    pdev,
+                    "unbind: pf_stub is being unloaded: disabling {} locked VFs, {} in use\n",
+                    current,
+                    in_use
+                );
+            }
+            match run_locked(&keeper.queue, pdev, |pdev| pdev.disable_sriov()) {
+                Ok(()) => {
+                    dev_info!(pdev, "unbind: disabled {} VFs\n", current);
+                    Event::Disabled.send(pdev);
+                    keeper.unbound(pdev);
+                }
+                Err(e) if e == ENODEV => {
+                    // The PF's removal began while we waited; its remover waits for this
+                    // unbind and then deletes the PF, which has no driver by then: the keeper
+                    // removes the VFs when the PF is deleted.
+                    dev_warn!(
+                        pdev,
+                        "unbind: the PF is being removed: its {} VFs are removed with it\n",
+                        current
+                    );
+                    keeper.removing(pdev);
+                }
+                Err(e) => {
+                    dev_err!(
+                        pdev,
+                        "unbind: could not disable {} VFs ({:?}): leaving them enabled\n",
+                        current,
+                        e
+                    );
+                    keeper.unbound(pdev);
+                }
+            }
+        }
+        UnbindAction::Keep => {
+            dev_warn!(
+                pdev,
+                "unbind: leaving {} VFs enabled: {} assigned to a guest\n",
+                current,
+                assigned
+            );
+            keeper.unbound(pdev);
+        }
+        UnbindAction::KeepLocked => {
+            // Hold the PF for pf_stub until the adoption, so that no other driver (its native
+            // driver through `ids=`, `new_id`, coldplug) binds it and tears the VFs down.
+            let held = match pdev.driver_override() {
+                Ok(before) => pdev
+                    .set_driver_override(NAME.to_bytes())
+                    .ok()
+                    .map(|()| before),
+                Err(_) => None,
+            };
+            if held.is_none() {
+                dev_warn!(
+                    pdev,
+                    "unbind: could not hold the PF for pf_stub with driver_override\n"
+                );
+            }
+            keeper.keep(
+                pdev,
+                Kept {
+                    held,
+                    vf0: pdev.virtfn(0),
+                    num_vf: current,
+                    policy: guard.policy(),
+                    token: guard.take_token(),
+                    knobs: *watch.knobs.lock(),
+                    module_pin: record_pin,
+                },
+            );
+            dev_info!(
+                pdev,
+                "unbind: leaving {} locked VFs in place ({} in use), the PF held for pf_stub; bind pf_stub again to adopt them\n",
+                current,
+                in_use
+            );
+            Event::Orphaned.send(pdev);
+        }
+    }
+    // The VFs are kept (recorded) or gone: they may bind again.
+    drop(stopped);
+    // The VF watcher goes with the driver data; without a PF driver nothing pins the module
+    // but a record of kept VFs.
+    *watch.module_pin.lock() = None;
+}

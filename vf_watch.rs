@@ -1,0 +1,158 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The VF watcher: a PCI bus notifier per bound PF that pins the PF's new VFs to the VF driver
+//! and keeps the module referenced (`rmmod` refused) while the PF's VFs are locked and in use.
+//!
+//! It holds the PF's policy state too, since it must read the lock where it runs: inside the
+//! PCI core's VF adds and driver binds, which happen while a VF change holds the policy's lock.
+
+use crate::{
+    kext::{
+        compat,
+        driver_override::DriverOverride,
+        module_ref::ModuleRef,
+        notifier::{
+            BusEvent,
+            BusNotify, //
+        },
+        pci_sriov::SriovRelations, //
+    },
+    sriov::{
+        PfPolicy,
+        VfKnobs, //
+    },
+    NAME, //
+};
+use kernel::{
+    pci,
+    prelude::*,
+    sync::{
+        aref::ARef,
+        new_mutex,
+        Mutex, //
+    },
+};
+
+/// Watches the PCI bus for this PF's VFs.
+#[pin_data]
+pub(crate) struct VfWatch {
+    /// The PF whose VFs are watched.
+    pub(crate) pf: ARef<pci::Device>,
+    /// The PF's policy, lock and token.
+    #[pin]
+    pub(crate) policy: PfPolicy,
+    /// What happens to VFs as they are created; changed only while the PF has no VFs.
+    #[pin]
+    pub(crate) knobs: Mutex<VfKnobs>,
+    /// Held while the VFs are locked and in use: `rmmod` is refused then.
+    #[pin]
+    pub(crate) module_pin: Mutex<Option<ModuleRef>>,
+}
+
+impl VfWatch {
+    /// A watcher of `pf`'s VFs, with its policy state and VF knobs at bind.
+    pub(crate) fn new(
+        pf: ARef<pci::Device>,
+        policy: impl PinInit<PfPolicy>,
+        knobs: VfKnobs,
+        module_pin: Option<ModuleRef>,
+    ) -> impl PinInit<Self, Error> {
+        try_pin_init!(Self {
+            pf,
+            policy <- policy,
+            knobs <- new_mutex!(knobs),
+            module_pin <- new_mutex!(module_pin),
+        })
+    }
+
+    /// Takes or drops the module reference to match "locked and in use" now, a VF being in use
+    /// from the moment a driver starts probing it (`failed`, whose probe has just failed, is
+    /// not). Returns `false` when the reference is wanted and cannot be taken: `rmmod` has
+    /// passed its check of the references, and its unbind disables the VFs (see `UNLOADING`).
+    ///
+    /// Locks: takes `module_pin`, a leaf; called in VF driver events (the VF's device lock
+    /// held) and under the policy's lock.
+    pub(crate) fn update_pin(&self, failed: Option<&pci::Device>) -> bool {
+        let mut pin = self.module_pin.lock();
+        let want = self.policy.locked() && self.pf.num_vf_in_use(failed) > 0;
+        if want && pin.is_none() {
+            let Some(r) = ModuleRef::try_new(compat::this_module()) else {
+                return false;
+            };
+            *pin = Some(r);
+            dev_info!(
+                self.pf.as_ref(),
+                "VFs locked and in use: pf_stub cannot be unloaded until they are unlocked or released\n"
+            );
+        } else if !want && pin.is_some() {
+            *pin = None;
+        }
+        true
+    }
+
+    /// Updates the module reference after a change of the policy state, under its lock.
+    pub(crate) fn policy_changed(&self) {
+        if !self.update_pin(None) {
+            dev_warn!(
+                self.pf.as_ref(),
+                "VFs locked and in use while pf_stub is being unloaded: the unload disables them\n"
+            );
+        }
+    }
+
+    /// A driver is about to probe `vf` of a locked PF while `rmmod` is disabling the VFs: the
+    /// probe is refused, so that no bind succeeds only to be torn down. The VF's
+    /// `driver_override` is set to pf_stub, which the PCI core matches again before the probe
+    /// and which binds no VF; the VF goes with the others, or gets its override back from the
+    /// unbind's `stop_vf_binds` if it stays.
+    fn refuse_bind(&self, vf: &pci::Device) {
+        match vf.set_driver_override(NAME.to_bytes()) {
+            Ok(()) => dev_warn!(
+                vf.as_ref(),
+                "refusing a driver for this VF: its PF's VFs are locked and pf_stub is being unloaded, which disables them\n"
+            ),
+            Err(e) => dev_err!(
+                vf.as_ref(),
+                "could not refuse a driver for this VF while pf_stub is being unloaded: {:?}\n",
+                e
+            ),
+        }
+    }
+}
+
+impl BusNotify for VfWatch {
+    // Locks: called from the PCI bus notifier chain (`bus_notify()`), with the VF's device lock
+    // held for the driver events; never takes the policy's lock (see the module comment).
+    fn notify(self: Pin<&Self>, event: BusEvent, dev: &pci::Device) {
+        if !dev.is_vf_of(&self.pf) {
+            return;
+        }
+        match event {
+            BusEvent::AddDevice => {
+                let knobs = *self.knobs.lock();
+                if knobs.autoprobe {
+                    return;
+                }
+                if let Err(e) = dev.set_driver_override(knobs.driver.as_bytes()) {
+                    dev_err!(
+                        dev.as_ref(),
+                        "could not set driver_override of the new VF: {:?}\n",
+                        e
+                    );
+                }
+            }
+            BusEvent::BindDriver => {
+                if !self.update_pin(None) {
+                    self.refuse_bind(dev);
+                }
+            }
+            BusEvent::BoundDriver | BusEvent::UnboundDriver => {
+                self.update_pin(None);
+            }
+            BusEvent::DriverNotBound => {
+                self.update_pin(Some(dev));
+            }
+            BusEvent::DelDevice => {}
+        }
+    }
+}
