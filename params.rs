@@ -251,13 +251,25 @@ fn parse_ids(value: &[u8]) -> Result<List<DynamicId>> {
 /// devices (`%04x:%02x:%02x.%d`); the domain takes all 32 bits (VMD domains start at 0x10000).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) struct PciName {
-    pub(crate) domain: u32,
-    pub(crate) bus: u32,
-    pub(crate) dev: u32,
-    pub(crate) func: u32,
+    domain: u32,
+    bus: u32,
+    dev: u32,
+    func: u32,
 }
 
 impl PciName {
+    /// The address `domain:bus:dev.func`, for the KUnit cases (the driver reads addresses
+    /// from text only).
+    #[cfg(CONFIG_KUNIT = "y")]
+    pub(crate) const fn new(domain: u32, bus: u32, dev: u32, func: u32) -> Self {
+        Self {
+            domain,
+            bus,
+            dev,
+            func,
+        }
+    }
+
     /// The address of `pdev`, read back from its name with the parser of `addrs=`.
     pub(crate) fn of<Ctx: DeviceContext>(pdev: &pci::Device<Ctx>) -> Option<Self> {
         parse_addr(pdev.as_ref().name().to_bytes()).ok()

@@ -38,14 +38,7 @@ type Pf<'a> = pci::Device<Core<'a>>;
 /// `locked`/`unlocked` and whether a token is set, for the log.
 fn state_words(this: &PfStub) -> (&'static str, &'static str) {
     let policy = this.policy();
-    (
-        if policy.locked() {
-            "locked"
-        } else {
-            "unlocked"
-        },
-        if policy.has_token() { "set" } else { "unset" },
-    )
+    (policy.lock_word(), policy.token_word())
 }
 
 /// An error was reported on the PF.

@@ -39,9 +39,11 @@ pub(crate) use knobs::{
 pub(crate) use state::{
     locked_at_bind,
     KnobRefusal,
+    LockChange,
     PfPolicy,
     PolicyChange,
-    PolicyGuard, //
+    PolicyGuard,
+    TokenChange, //
 };
 
 /// The PF's SR-IOV state and the count user space asked for.

@@ -25,9 +25,12 @@ use crate::{
         self,
         DriverName,
         KnobRefusal,
+        LockChange,
         LockCmd,
         Policy,
         PolicyChange,
+        PolicyGuard,
+        TokenChange,
         TokenCmd,
         VfKnobs, //
     },
@@ -42,6 +45,17 @@ use kernel::{
 /// The PF, as attribute callbacks see it.
 type Pf = pci::Device<Bound>;
 
+/// The files, as the log and the `refused` uevent (`PF_STUB_ATTR`) name them.
+const POLICY: &str = "sriov_policy";
+/// See [`POLICY`].
+const LOCK: &str = "sriov_lock";
+/// See [`POLICY`].
+const TOKEN: &str = "sriov_vf_token";
+/// See [`POLICY`].
+const AUTOPROBE: &str = "sriov_vf_autoprobe";
+/// See [`POLICY`].
+const VF_DRIVER: &str = "sriov_vf_driver";
+
 /// Refuses malformed input to `attr`: logs what was expected, never what was written.
 fn bad_input(pdev: &Pf, attr: &str, expected: &str) -> Error {
     dev_warn!(pdev, "{}: write refused: expected {}\n", attr, expected);
@@ -54,26 +68,43 @@ fn refuse(pdev: &Pf, attr: &str, why: KnobRefusal) -> Error {
     events::refused(pdev, attr, why.to_error())
 }
 
+/// Shows `value` and a newline.
+fn show_line(out: &mut ShowBuffer, value: impl core::fmt::Display) -> Result {
+    writeln!(out, "{value}").map_err(|_| EINVAL)
+}
+
+/// Applies a write of `attr` to the policy state with `apply` (a decision of [`sriov`]) under
+/// the policy's lock, and reports what changed with `report`; a refusal is logged and reported.
+fn change_policy<C>(
+    pdev: &Pf,
+    this: Pin<&PfStub>,
+    attr: &str,
+    apply: impl FnOnce(&mut PolicyGuard<'_>) -> core::result::Result<C, KnobRefusal>,
+    report: impl FnOnce(C),
+) -> Result {
+    this.with_policy(|guard| {
+        let change = apply(guard).map_err(|why| refuse(pdev, attr, why))?;
+        report(change);
+        Ok(())
+    })
+}
+
 /// `sriov_policy`: `locked` or `simple`.
 pub(crate) struct PolicyAttr;
 
 impl Attribute<PfStub> for PolicyAttr {
     fn show(_pdev: &Pf, this: Pin<&PfStub>, out: &mut ShowBuffer) -> Result {
         // Never waits for the policy's lock, which a VF change holds for a second or more.
-        let policy = this.policy().policy();
-        writeln!(out, "{}", policy.name()).map_err(|_| EINVAL)
+        show_line(out, this.policy().policy().name())
     }
 
     fn store(pdev: &Pf, this: Pin<&PfStub>, input: &[u8]) -> Result {
-        const ATTR: &str = "sriov_policy";
         let policy =
-            Policy::parse(input).map_err(|_| bad_input(pdev, ATTR, "'locked' or 'simple'"))?;
-        this.with_policy(|guard| {
-            let change = guard
-                .set_policy(policy, pdev.num_vf())
-                .map_err(|why| refuse(pdev, ATTR, why))?;
+            Policy::parse(input).map_err(|_| bad_input(pdev, POLICY, "'locked' or 'simple'"))?;
+        let apply = |guard: &mut PolicyGuard<'_>| guard.set_policy(policy, pdev.num_vf());
+        change_policy(pdev, this, POLICY, apply, |change| {
             let PolicyChange::Set { locked } = change else {
-                return Ok(());
+                return;
             };
             dev_info!(pdev, "sriov_policy set to {}\n", policy.name());
             Event::Policy(policy).send(pdev);
@@ -81,7 +112,6 @@ impl Attribute<PfStub> for PolicyAttr {
                 dev_info!(pdev, "VF count locked at {}\n", pdev.num_vf());
                 Event::Locked.send(pdev);
             }
-            Ok(())
         })
     }
 }
@@ -91,31 +121,21 @@ pub(crate) struct LockAttr;
 
 impl Attribute<PfStub> for LockAttr {
     fn show(_pdev: &Pf, this: Pin<&PfStub>, out: &mut ShowBuffer) -> Result {
-        let locked = this.policy().locked();
-        writeln!(out, "{}", if locked { "locked" } else { "unlocked" }).map_err(|_| EINVAL)
+        show_line(out, this.policy().lock_word())
     }
 
     fn store(pdev: &Pf, this: Pin<&PfStub>, input: &[u8]) -> Result {
-        const ATTR: &str = "sriov_lock";
         let cmd = LockCmd::parse(input)
-            .map_err(|_| bad_input(pdev, ATTR, "'lock', 'unlock' or 'unlock <token>'"))?;
-        this.with_policy(|guard| {
-            let was = guard.locked();
-            guard
-                .lock_cmd(&cmd)
-                .map_err(|why| refuse(pdev, ATTR, why))?;
-            match (was, guard.locked()) {
-                (false, true) => {
-                    dev_info!(pdev, "VF count locked at {}\n", pdev.num_vf());
-                    Event::Locked.send(pdev);
-                }
-                (true, false) => {
-                    dev_info!(pdev, "VF count unlocked at {}\n", pdev.num_vf());
-                    Event::Unlocked.send(pdev);
-                }
-                _ => {}
-            }
-            Ok(())
+            .map_err(|_| bad_input(pdev, LOCK, "'lock', 'unlock' or 'unlock <token>'"))?;
+        let apply = |guard: &mut PolicyGuard<'_>| guard.lock_cmd(&cmd);
+        change_policy(pdev, this, LOCK, apply, |change| {
+            let (word, event) = match change {
+                LockChange::Unchanged => return,
+                LockChange::Locked => ("locked", Event::Locked),
+                LockChange::Unlocked => ("unlocked", Event::Unlocked),
+            };
+            dev_info!(pdev, "VF count {} at {}\n", word, pdev.num_vf());
+            event.send(pdev);
         })
     }
 }
@@ -126,36 +146,27 @@ pub(crate) struct TokenAttr;
 
 impl Attribute<PfStub> for TokenAttr {
     fn show(_pdev: &Pf, this: Pin<&PfStub>, out: &mut ShowBuffer) -> Result {
-        let set = this.policy().has_token();
-        writeln!(out, "{}", if set { "set" } else { "unset" }).map_err(|_| EINVAL)
+        show_line(out, this.policy().token_word())
     }
 
     fn store(pdev: &Pf, this: Pin<&PfStub>, input: &[u8]) -> Result {
-        const ATTR: &str = "sriov_vf_token";
         let cmd = TokenCmd::parse(input).map_err(|_| {
             bad_input(
                 pdev,
-                ATTR,
+                TOKEN,
                 "a UUID, 'clear', '<current UUID> <new UUID>' or '<current UUID> clear'",
             )
         })?;
-        this.with_policy(|guard| {
-            let had = guard.has_token();
-            guard
-                .token_cmd(cmd)
-                .map_err(|why| refuse(pdev, ATTR, why))?;
-            match (had, guard.has_token()) {
-                (_, true) => {
-                    dev_info!(pdev, "VF token {}\n", if had { "replaced" } else { "set" });
-                    Event::TokenSet.send(pdev);
-                }
-                (true, false) => {
-                    dev_info!(pdev, "VF token cleared\n");
-                    Event::TokenCleared.send(pdev);
-                }
-                (false, false) => {}
-            }
-            Ok(())
+        let apply = |guard: &mut PolicyGuard<'_>| guard.token_cmd(cmd);
+        change_policy(pdev, this, TOKEN, apply, |change| {
+            let (word, event) = match change {
+                TokenChange::Unchanged => return,
+                TokenChange::Set => ("set", Event::TokenSet),
+                TokenChange::Replaced => ("replaced", Event::TokenSet),
+                TokenChange::Cleared => ("cleared", Event::TokenCleared),
+            };
+            dev_info!(pdev, "VF token {}\n", word);
+            event.send(pdev);
         })
     }
 }
@@ -180,18 +191,16 @@ pub(crate) struct AutoprobeAttr;
 
 impl Attribute<PfStub> for AutoprobeAttr {
     fn show(_pdev: &Pf, this: Pin<&PfStub>, out: &mut ShowBuffer) -> Result {
-        let on = this.watch_ref().knobs.lock().autoprobe;
-        writeln!(out, "{}", u8::from(on)).map_err(|_| EINVAL)
+        show_line(out, u8::from(this.watch_ref().knobs.lock().autoprobe))
     }
 
     fn store(pdev: &Pf, this: Pin<&PfStub>, input: &[u8]) -> Result {
-        const ATTR: &str = "sriov_vf_autoprobe";
         let on = match sriov::strip_newline(input) {
             b"0" => false,
             b"1" => true,
-            _ => return Err(bad_input(pdev, ATTR, "0 or 1")),
+            _ => return Err(bad_input(pdev, AUTOPROBE, "0 or 1")),
         };
-        set_vf_knob(pdev, this, ATTR, |k| k.autoprobe = on)?;
+        set_vf_knob(pdev, this, AUTOPROBE, |k| k.autoprobe = on)?;
         dev_info!(pdev, "sriov_vf_autoprobe set to {}\n", u8::from(on));
         Event::VfAutoprobe(on).send(pdev);
         Ok(())
@@ -204,14 +213,13 @@ pub(crate) struct VfDriverAttr;
 impl Attribute<PfStub> for VfDriverAttr {
     fn show(_pdev: &Pf, this: Pin<&PfStub>, out: &mut ShowBuffer) -> Result {
         let driver = this.watch_ref().knobs.lock().driver;
-        writeln!(out, "{}", driver.as_str()).map_err(|_| EINVAL)
+        show_line(out, driver.as_str())
     }
 
     fn store(pdev: &Pf, this: Pin<&PfStub>, input: &[u8]) -> Result {
-        const ATTR: &str = "sriov_vf_driver";
         let driver = DriverName::parse(input)
-            .map_err(|_| bad_input(pdev, ATTR, "a driver name of 1-31 [A-Za-z0-9_.-]"))?;
-        set_vf_knob(pdev, this, ATTR, |k| k.driver = driver)?;
+            .map_err(|_| bad_input(pdev, VF_DRIVER, "a driver name of 1-31 [A-Za-z0-9_.-]"))?;
+        set_vf_knob(pdev, this, VF_DRIVER, |k| k.driver = driver)?;
         dev_info!(pdev, "sriov_vf_driver set to {}\n", driver.as_str());
         Event::VfDriver(&driver).send(pdev);
         Ok(())

@@ -77,6 +77,30 @@ pub(crate) enum PolicyChange {
     Set { locked: bool },
 }
 
+/// What an accepted `sriov_lock` write changed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum LockChange {
+    /// Nothing: `lock` on a locked PF, `unlock` on an unlocked one.
+    Unchanged,
+    /// The VF count is locked now.
+    Locked,
+    /// The VF count is unlocked now.
+    Unlocked,
+}
+
+/// What an accepted `sriov_vf_token` write changed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum TokenChange {
+    /// Nothing: `clear` without a token.
+    Unchanged,
+    /// A token is set where there was none.
+    Set,
+    /// The token is replaced by another (or the same).
+    Replaced,
+    /// The token is cleared.
+    Cleared,
+}
+
 /// Whether a PF binds locked: VFs it finds enabled at bind (adopted from its last unbind, or
 /// left by another driver) are locked under the `locked` policy, as if enabled here.
 pub(crate) fn locked_at_bind(policy: Policy, current: u16) -> bool {
@@ -153,6 +177,24 @@ impl PfPolicy {
     /// Whether a VF token is set; never waits.
     pub(crate) fn has_token(&self) -> bool {
         self.load() & Self::TOKEN != 0
+    }
+
+    /// `locked` or `unlocked`, as `sriov_lock` shows the lock; never waits.
+    pub(crate) fn lock_word(&self) -> &'static str {
+        if self.locked() {
+            "locked"
+        } else {
+            "unlocked"
+        }
+    }
+
+    /// `set` or `unset`, as `sriov_vf_token` shows the token (never its value); never waits.
+    pub(crate) fn token_word(&self) -> &'static str {
+        if self.has_token() {
+            "set"
+        } else {
+            "unset"
+        }
     }
 
     /// The policy; never waits.
@@ -253,8 +295,11 @@ impl PolicyGuard<'_> {
     }
 
     /// Applies a `sriov_lock` write.
-    pub(crate) fn lock_cmd(&mut self, cmd: &LockCmd) -> core::result::Result<(), KnobRefusal> {
-        let policy = self.policy();
+    pub(crate) fn lock_cmd(
+        &mut self,
+        cmd: &LockCmd,
+    ) -> core::result::Result<LockChange, KnobRefusal> {
+        let (policy, was) = (self.policy(), self.locked());
         match cmd {
             LockCmd::Lock if policy == Policy::Simple => return Err(KnobRefusal::SimplePolicy),
             LockCmd::Lock => self.store(policy, true),
@@ -265,7 +310,11 @@ impl PolicyGuard<'_> {
                 self.store(policy, false);
             }
         }
-        Ok(())
+        Ok(match (was, self.locked()) {
+            (false, true) => LockChange::Locked,
+            (true, false) => LockChange::Unlocked,
+            _ => LockChange::Unchanged,
+        })
     }
 
     /// Applies a `sriov_policy` write with `num_vf` VFs enabled: refused while locked, since
@@ -288,8 +337,11 @@ impl PolicyGuard<'_> {
     }
 
     /// Applies a `sriov_vf_token` write.
-    pub(crate) fn token_cmd(&mut self, cmd: TokenCmd) -> core::result::Result<(), KnobRefusal> {
-        let locked = self.locked();
+    pub(crate) fn token_cmd(
+        &mut self,
+        cmd: TokenCmd,
+    ) -> core::result::Result<TokenChange, KnobRefusal> {
+        let (locked, had) = (self.locked(), self.has_token());
         match cmd {
             TokenCmd::Set(_) | TokenCmd::Clear if self.token.is_some() && locked => {
                 return Err(KnobRefusal::Locked);
@@ -304,7 +356,12 @@ impl PolicyGuard<'_> {
             }
         }
         self.store(self.policy(), locked);
-        Ok(())
+        Ok(match (had, self.has_token()) {
+            (false, true) => TokenChange::Set,
+            (true, true) => TokenChange::Replaced,
+            (true, false) => TokenChange::Cleared,
+            (false, false) => TokenChange::Unchanged,
+        })
     }
 
     /// `true` when no token is set and none is given, or the given one equals the set one.

@@ -253,6 +253,24 @@ mod cases {
     }
 
     #[test]
+    fn lock_and_token_writes_say_what_changed() -> Result {
+        let p = fresh(Policy::Locked)?;
+        let mut l = p.lock();
+        let mut g = l.guard();
+        assert_eq!(g.lock_cmd(&LockCmd::Lock), Ok(LockChange::Locked));
+        assert_eq!(g.lock_cmd(&LockCmd::Lock), Ok(LockChange::Unchanged));
+        assert_eq!(g.lock_cmd(&LockCmd::Unlock(None)), Ok(LockChange::Unlocked));
+        assert_eq!(g.token_cmd(TokenCmd::Clear), Ok(TokenChange::Unchanged));
+        assert_eq!(g.token_cmd(TokenCmd::Set(token(T1)?)), Ok(TokenChange::Set));
+        assert_eq!(
+            g.token_cmd(TokenCmd::Set(token(T2)?)),
+            Ok(TokenChange::Replaced)
+        );
+        assert_eq!(g.token_cmd(TokenCmd::Clear), Ok(TokenChange::Cleared));
+        Ok(())
+    }
+
+    #[test]
     fn vf_knobs_refused_while_vfs_exist() {
         assert_eq!(vf_knob_change(0), Ok(()));
         assert_eq!(vf_knob_change(1), Err(KnobRefusal::VfsEnabled));
