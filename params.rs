@@ -251,9 +251,13 @@ fn parse_ids(value: &[u8]) -> Result<List<DynamicId>> {
 /// devices (`%04x:%02x:%02x.%d`); the domain takes all 32 bits (VMD domains start at 0x10000).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) struct PciName {
+    /// The PCI domain (segment).
     domain: u32,
+    /// The bus number, 0 to 0xff.
     bus: u32,
+    /// The device number, 0 to 0x1f.
     dev: u32,
+    /// The function number, 0 to 7.
     func: u32,
 }
 

@@ -194,6 +194,7 @@ impl pci_driver::Driver for PfStub {
 /// The module: the registered driver.
 #[pin_data(PinnedDrop)]
 struct PfStubModule {
+    /// The driver, registered for the module's lifetime.
     #[pin]
     driver: pci_driver::Registration<PfStub>,
 }

@@ -117,7 +117,9 @@ pub(crate) struct PfPolicy {
     /// The policy, the lock and whether a token is set ([`PfPolicy::LOCKED`] and the other
     /// bits): the only copy of the policy and the lock, read without waiting by the attributes,
     /// recovery and the VF watcher (see [`PfPolicy::locked`]). Written only by
-    /// [`PolicyGuard::store`], with `token` locked.
+    /// [`PolicyGuard::store`], with `token` locked. The token bit is the one mirror here (of
+    /// `token.is_some()`, for the readers that cannot take the lock): `store` sets it from the
+    /// token on every write, and every change of the token ends with a `store`.
     bits: AtomicU8,
     /// The VF token. Its lock serializes every change of this state and of the PF's VF count.
     #[pin]
@@ -125,8 +127,11 @@ pub(crate) struct PfPolicy {
 }
 
 impl PfPolicy {
+    /// The VF count is locked.
     const LOCKED: u8 = 1;
+    /// A VF token is set.
     const TOKEN: u8 = 2;
+    /// The policy is `simple` (else `locked`).
     const SIMPLE: u8 = 4;
 
     /// The bits of a state.
