@@ -134,12 +134,13 @@ impl Attribute<PfStub> for LockAttr {
             .map_err(|_| bad_input(pdev, LOCK, "'lock', 'unlock' or 'unlock <token>'"))?;
         let apply = |guard: &mut PolicyGuard<'_>| guard.lock_cmd(&cmd);
         change_policy(pdev, this, LOCK, apply, |change| {
-            let (word, event) = match change {
+            let event = match change {
                 LockChange::Unchanged => return,
-                LockChange::Locked => ("locked", Event::Locked),
-                LockChange::Unlocked => ("unlocked", Event::Unlocked),
+                LockChange::Locked => Event::Locked,
+                LockChange::Unlocked => Event::Unlocked,
             };
-            dev_info!(pdev, "VF count {} at {}\n", word, pdev.num_vf());
+            // The log's word is the event's name: "VF count locked at 2".
+            dev_info!(pdev, "VF count {} at {}\n", event.name(), pdev.num_vf());
             event.send(pdev);
         })
     }
