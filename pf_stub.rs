@@ -39,13 +39,13 @@ use adoption::Keeper;
 use kext::{
     compat,
     notifier::BusNotifier,
-    pci_error::{
-        ChannelState,
-        ErsResult, //
-    },
     pci_driver::{
         self,
         DynamicId, //
+    },
+    pci_error::{
+        ChannelState,
+        ErsResult, //
     },
 };
 use params::Config;

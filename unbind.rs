@@ -8,8 +8,8 @@ use crate::{
     events::Event,
     kext::{
         compat,
-        module_ref::ModuleRef,
         driver_override::DriverOverride,
+        module_ref::ModuleRef,
         pci_sriov::{
             SriovCore,
             SriovDevice,
