@@ -1,14 +1,17 @@
 # Removal racing unbind and rmmod: rounds of `echo 1 > remove` (on the PF, or on the root port
 # above it) started together with an unbind of pf_stub or an rmmod, with the PF's VFs locked and
-# in use (on vfio-pci) or idle; then a rescan brings everything back. Every write must return
+# in use (on vfio-pci) or idle; then a rescan brings everything back. In every fourth round the
+# rmmod races a removal held between its unbind of the PF and its deletion of the PF (PM resets
+# of the PF, one after the other, take its device lock, which device_del() needs): an rmmod that
+# stopped watching the bus then left the VFs behind (seen on bdede34). Every write must return
 # within a time bound (a deadlock between the device lock and pci_rescan_remove_lock hangs both
 # for good), no VF may outlive its PF, the hung-task detector (20 s here) and lockdep must stay
 # silent, pf_stub must unload at the end, and kmemleak must find nothing but the known upstream
 # leak of a PF removed by a walk that reached its VFs first (see check_kmemleak).
 is_rust || exit 77
 [ -n "$NVME_PF" ] || [ -n "$IGB_PF" ] || exit 77
-ROUNDS=${PFSTUB_RACE_ROUNDS:-9}
-# PFSTUB_RACE_CASE=0, 1 or 2 runs every round as that case (below) instead of taking turns.
+ROUNDS=${PFSTUB_RACE_ROUNDS:-12}
+# PFSTUB_RACE_CASE=0, 1, 2 or 3 runs every round as that case (below) instead of taking turns.
 NVFS=${PFSTUB_RACE_VFS:-16}
 BOUND=90
 pf=${NVME_PF:-$IGB_PF}
@@ -47,12 +50,27 @@ while [ "$r" -lt "$ROUNDS" ]; do
 		expect_write OK "$SYS/$pf/sriov_vf_driver" no-such-driver
 	fi
 	expect_write OK "$SYS/$pf/sriov_numvfs" "$NVFS"
-	case ${PFSTUB_RACE_CASE:-$((r % 3))} in
+	case ${PFSTUB_RACE_CASE:-$((r % 4))} in
 	0) target=$rp other=unbind ;;
 	1) target=$pf other=unbind ;;
 	2) target=$pf other=rmmod ;;
+	3) target=$pf other=rmmod-resets ;;
 	esac
 	deadline=$(($(date +%s) + BOUND))
+	hog=
+	if [ "$other" = rmmod-resets ]; then
+		# PM resets of the PF (D3hot and back, 10 ms each way), one after the other, each under
+		# the PF's device lock: the removal, between its unbind and its deletion of the PF, waits
+		# for the lock (device_del() takes it first) while rmmod goes on. (An FLR instead made
+		# QEMU's igb abort on an assertion of its own: iotlb_to_section.)
+		if echo pm >"$SYS/$pf/reset_method" 2>/dev/null; then
+			(while [ -e "$SYS/$pf/reset" ]; do echo 1 >"$SYS/$pf/reset"; done) 2>/dev/null &
+			hog=$!
+			sleep 1
+		else
+			note "round $r: $pf has no PM reset: a plain rmmod race"
+		fi
+	fi
 	echo 1 >"$SYS/$target/remove" &
 	a=$!
 	if [ "$other" = unbind ]; then
@@ -63,6 +81,7 @@ while [ "$r" -lt "$ROUNDS" ]; do
 	b=$!
 	wait_bounded "$a" "remove of $target"
 	wait_bounded "$b" "$other"
+	[ -z "$hog" ] || { kill "$hog" 2>/dev/null; wait "$hog" 2>/dev/null; }
 	echo 1 >/sys/bus/pci/rescan
 	i=0
 	while ! [ -e "$SYS/$pf/sriov_numvfs" ] && [ "$i" -lt 30 ]; do sleep 1; i=$((i + 1)); done
