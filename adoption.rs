@@ -54,6 +54,10 @@ use kernel::{
         aref::ARef,
         Mutex, //
     },
+    time::{
+        delay::fsleep,
+        Delta, //
+    },
 };
 
 #[cfg(CONFIG_KUNIT = "y")]
@@ -275,18 +279,45 @@ impl Keeper {
     /// `rmmod` with it, before that removal deletes the PF: without this wait the VFs of the
     /// removed PF would stay, named like the VFs of the PF a rescan finds again.
     ///
-    /// Locks: every removal holds `pci_rescan_remove_lock` from before it unbinds the PF until
-    /// after it has deleted it (`drivers/pci/remove.c`), so taking that lock once is the wait.
-    /// The caller holds no device lock (the driver is unregistered: no callback of it runs) and
-    /// `records` is released before the wait: the core's order, as for `sriov_numvfs` writes.
+    /// Locks: every removal but one holds `pci_rescan_remove_lock` from before it unbinds the PF
+    /// until after it has deleted it (`drivers/pci/remove.c` asserts it), so taking that lock
+    /// once is the wait. The exception, `vmd_remove()` (`drivers/pci/controller/vmd.c`), stops
+    /// and removes its whole bus without the lock, deleting the PF just after its unbind: it gets
+    /// up to a second. The caller holds no device lock (the driver is unregistered: no callback
+    /// of it runs) and `records` is released before each wait: the core's order, as for
+    /// `sriov_numvfs` writes. The wait for the lock is uninterruptible, as every rescan's: a
+    /// removal that waits for a VF's user (vfio-pci) holds `rmmod` with it.
     pub(crate) fn settle_removals(&self) {
-        let pending = self
-            .records
-            .lock()
-            .any(|_, why| matches!(why, Why::Removing));
-        if pending {
-            drop(RescanRemoveLock::lock());
+        if !self.removals_pending() {
+            return;
         }
+        drop(RescanRemoveLock::lock());
+        for _ in 0..100 {
+            if !self.removals_pending() {
+                return;
+            }
+            fsleep(Delta::from_millis(10));
+        }
+        // No deletion came: the PF was unbound while it was not added yet (the enumeration's
+        // bind, before `pci_bus_add_device()` marks it added), or its removal is stuck.
+        loop {
+            let rec = self
+                .records
+                .lock()
+                .take(|_, why| matches!(why, Why::Removing));
+            let Some((pf, _)) = rec else { break };
+            dev_warn!(
+                pf.as_ref(),
+                "pf_stub unloaded before this PF, unbound as removed, was deleted: its VFs stay; remove them with 'echo 1 > remove'\n"
+            );
+        }
+    }
+
+    /// Whether a [`Why::Removing`] record waits for its PF's deletion.
+    fn removals_pending(&self) -> bool {
+        self.records
+            .lock()
+            .any(|_, why| matches!(why, Why::Removing))
     }
 
     /// A VF lost its driver, or `failed` (a VF) failed its probe: when none of the VFs of the
