@@ -189,7 +189,6 @@ pub(crate) fn unbind(pdev: &pci::Device<Core<'_>>, shared: Pin<&Shared>, this: &
     }
     // The VFs are kept (recorded) or gone: they may bind again.
     drop(stopped);
-    // The VF watcher goes with the driver data; without a PF driver nothing pins the module
-    // but a record of kept VFs.
-    *watch.module_pin.lock() = None;
+    // The VF watcher goes with the driver data, which the driver core drops after this returns.
+    watch.detach();
 }

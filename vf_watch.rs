@@ -23,6 +23,10 @@ use crate::{
     },
     NAME, //
 };
+use core::sync::atomic::{
+    AtomicBool,
+    Ordering, //
+};
 use kernel::{
     pci,
     prelude::*,
@@ -47,6 +51,10 @@ pub(crate) struct VfWatch {
     /// Held while the VFs are locked and in use: `rmmod` is refused then.
     #[pin]
     pub(crate) module_pin: Mutex<Option<ModuleRef>>,
+    /// Set by [`VfWatch::detach`] under `module_pin` at the end of the PF's unbind: the watcher
+    /// lives on with the driver data until the driver core drops it (`post_unbind_rust`, after
+    /// `remove`), and must not pin the module or refuse VF binds for a PF it no longer drives.
+    detached: AtomicBool,
 }
 
 impl VfWatch {
@@ -62,6 +70,7 @@ impl VfWatch {
             policy <- policy,
             knobs <- new_mutex!(knobs),
             module_pin <- new_mutex!(module_pin),
+            detached: AtomicBool::new(false),
         })
     }
 
@@ -74,6 +83,9 @@ impl VfWatch {
     /// held) and under the policy's lock.
     pub(crate) fn update_pin(&self, failed: Option<&pci::Device>) -> bool {
         let mut pin = self.module_pin.lock();
+        if self.detached.load(Ordering::Relaxed) {
+            return true;
+        }
         let want = self.policy.locked() && self.pf.num_vf_in_use(failed) > 0;
         if want && pin.is_none() {
             let Some(r) = ModuleRef::try_new(compat::this_module()) else {
@@ -88,6 +100,17 @@ impl VfWatch {
             *pin = None;
         }
         true
+    }
+
+    /// Ends the watch at the end of the PF's unbind: drops the module reference (without a PF
+    /// driver nothing pins the module but a record of kept VFs) and ignores the VF events that
+    /// still reach the watcher before the driver data is dropped. Without this, a VF bound in
+    /// that window during `rmmod` would be refused and keep pf_stub's `driver_override` after
+    /// the unbind had given the VFs theirs back.
+    pub(crate) fn detach(&self) {
+        let mut pin = self.module_pin.lock();
+        self.detached.store(true, Ordering::Relaxed);
+        *pin = None;
     }
 
     /// Updates the module reference after a change of the policy state, under its lock.
@@ -124,7 +147,8 @@ impl BusNotify for VfWatch {
     // Locks: called from the PCI bus notifier chain (`bus_notify()`), with the VF's device lock
     // held for the driver events; never takes the policy's lock (see the module comment).
     fn notify(self: Pin<&Self>, event: BusEvent, dev: &pci::Device) {
-        if !dev.is_vf_of(&self.pf) {
+        // `detached` is written under `module_pin`, which `update_pin` reads it under again.
+        if self.detached.load(Ordering::Relaxed) || !dev.is_vf_of(&self.pf) {
             return;
         }
         match event {
