@@ -30,7 +30,7 @@ const OVERRIDE_MAX: usize = 63;
 ///
 /// # Invariants
 ///
-/// `len` is at most `OVERRIDE_MAX` and at least 1, and `buf[..len]` holds no NUL.
+/// `len` is at most `OVERRIDE_MAX` and at least 1, and `buf[..len]` holds no NUL and no newline.
 #[derive(Clone, Copy)]
 pub struct OverrideName {
     buf: [u8; OVERRIDE_MAX],
@@ -38,10 +38,11 @@ pub struct OverrideName {
 }
 
 impl OverrideName {
-    /// A copy of `name`: `EINVAL` when empty or holding a NUL, `E2BIG` when longer than an
-    /// `OverrideName` holds.
+    /// A copy of `name`: `EINVAL` when empty or holding a NUL or a newline (the driver core
+    /// would cut the name at the newline, `__device_set_driver_override()`), `E2BIG` when longer
+    /// than an `OverrideName` holds.
     pub fn new(name: &[u8]) -> Result<Self> {
-        if name.is_empty() || name.contains(&0) {
+        if name.is_empty() || name.contains(&0) || name.contains(&b'\n') {
             return Err(EINVAL);
         }
         let mut buf = [0; OVERRIDE_MAX];
@@ -49,7 +50,7 @@ impl OverrideName {
             .ok_or(E2BIG)?
             .copy_from_slice(name);
         // INVARIANT: `name` is 1 to `OVERRIDE_MAX` bytes (checked above, and by the copy into
-        // `buf`) without NUL.
+        // `buf`) without NUL or newline.
         Ok(Self {
             buf,
             len: name.len(),

@@ -55,7 +55,10 @@ impl<const N: usize> StringParam<N> {
         "a string parameter must fit in a sysfs page"
     );
 
-    /// The operations the kernel's parameter parser and sysfs call.
+    /// The operations the kernel's parameter parser and sysfs call, for a `kernel_param` whose
+    /// `arg` is one `StringParam<N>`, as [`module_param_string!`] registers it: `get` writes
+    /// from the start of the sysfs page, so they are not for the elements of an array
+    /// parameter, whose `get` is called at an offset into the page (`param_array_get()`).
     pub const OPS: bindings::kernel_param_ops = {
         // Evaluated for every `N` whose operations are used, so that `get_callback` never has to
         // truncate.
