@@ -28,12 +28,9 @@ wait_bounded() {
 	wait "$1" 2>/dev/null
 	true
 }
-# pf_stub removes a removed PF's VFs from its workqueue, once the removal is over: a few
-# seconds at most.
 no_orphan_vf() {
-	local stray i=0
-	while [ -n "$(stray_vfs)" ] && [ "$i" -lt 10 ]; do sleep 1; i=$((i + 1)); done
-	stray=$(stray_vfs)
+	local stray
+	stray=$(stray_vfs_settled)
 	[ -z "$stray" ] || {
 		dmesg | grep -a pf_stub | tail -n 12
 		fail "round $r: VFs outlived their PF: $(echo $stray)"

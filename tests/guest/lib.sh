@@ -143,6 +143,14 @@ stray_vfs() {
 	true
 }
 
+# stray_vfs, once pf_stub has had up to 10 s to remove a removed PF's VFs (from its workqueue,
+# after the removal has released pci_rescan_remove_lock).
+stray_vfs_settled() {
+	local i=0
+	while [ -n "$(stray_vfs)" ] && [ "$i" -lt 10 ]; do sleep 1; i=$((i + 1)); done
+	stray_vfs
+}
+
 # Puts every PF and module back to the boot state, whatever a scenario left.
 reset_all() {
 	for m in pf_stub pci_pf_stub; do
@@ -302,14 +310,12 @@ guest_main() {
 		echo "PFSTUB-RUNNING $name" >/dev/console
 		(. "$s") >"/tmp/$name.out" 2>&1
 		r=$?
-		# A scenario that passes leaves no VF of a removed PF behind (pf_stub removes them with
-		# their PF, from its workqueue: give it a few seconds); the C driver does leave them.
+		# A scenario that passes leaves no VF of a removed PF behind; the C driver does leave them.
 		if [ "$r" = 0 ] && is_rust; then
 			reset_all >/dev/null 2>&1
-			i=0
-			while [ -n "$(stray_vfs)" ] && [ "$i" -lt 10 ]; do sleep 1; i=$((i + 1)); done
-			if [ -n "$(stray_vfs)" ]; then
-				echo "# FAIL: VFs outlived their PF: $(stray_vfs | tr '\n' ' ')" >>"/tmp/$name.out"
+			stray=$(stray_vfs_settled)
+			if [ -n "$stray" ]; then
+				echo "# FAIL: VFs outlived their PF: $(echo $stray)" >>"/tmp/$name.out"
 				r=1
 			fi
 		fi
