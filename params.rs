@@ -189,7 +189,7 @@ impl<T: Entry> List<T> {
 
 /// `text` as a `str` for `from_str_radix`, when it is 1 to `max_len` digits of `radix` and
 /// nothing else: `from_str_radix` itself also takes a sign, which no parameter or knob does.
-pub(crate) fn digits(text: &[u8], radix: u32, max_len: usize) -> Result<&str> {
+fn digits(text: &[u8], radix: u32, max_len: usize) -> Result<&str> {
     let all = |c: &u8| char::from(*c).is_digit(radix);
     if text.is_empty() || text.len() > max_len || !text.iter().all(all) {
         return Err(EINVAL);
