@@ -40,6 +40,7 @@ use crate::{
             RescanRemoveLock, //
         },
     },
+    shared::NAME,
     sriov::{
         self,
         Policy,
@@ -343,8 +344,7 @@ impl Keeper {
 /// unless the administrator changed it meanwhile.
 pub(crate) fn release_hold(pf: &pci::Device, held: Option<Option<OverrideName>>) {
     let Some(before) = held else { return };
-    let ours =
-        matches!(pf.driver_override(), Ok(Some(n)) if n.as_bytes() == crate::NAME.to_bytes());
+    let ours = matches!(pf.driver_override(), Ok(Some(n)) if n.as_bytes() == NAME.to_bytes());
     if !ours {
         return;
     }

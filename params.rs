@@ -57,6 +57,21 @@ pub(crate) struct Raw<'a> {
 }
 
 impl Config {
+    /// Logs the IDs of `ids=`, one line each, as they are added to the driver.
+    pub(crate) fn log_ids(&self) {
+        for id in self.ids.as_slice() {
+            pr_info!(
+                "add {:04X}:{:04X} sub={:04X}:{:04X} cls={:08X}/{:08X}\n",
+                id.vendor,
+                id.device,
+                id.subvendor,
+                id.subdevice,
+                id.class,
+                id.class_mask
+            );
+        }
+    }
+
     /// Parses and checks all module parameters; any bad one refuses the load.
     pub(crate) fn parse(raw: &Raw<'_>) -> Result<Self> {
         let ids = string_param(

@@ -21,6 +21,7 @@ use crate::{
         rescan::run_locked, //
     },
     params::PciName,
+    shared::Shared,
     sriov::{
         self,
         Action,
@@ -28,8 +29,7 @@ use crate::{
         PolicyGuard,
         Request, //
     },
-    vf_watch::VfWatch,
-    Shared, //
+    vf_watch::VfWatch, //
 };
 use kernel::{
     device::Core,

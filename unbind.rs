@@ -19,16 +19,17 @@ use crate::{
         vf_binds::StoppedVfBinds, //
     },
     pf::PfStub,
+    shared::{
+        self,
+        Shared,
+        NAME, //
+    },
     sriov::{
         self,
         DriverName,
         UnbindAction, //
     },
-    Shared,
-    NAME,
-    UNLOADING, //
 };
-use core::sync::atomic::Ordering;
 use kernel::{
     device::Core,
     pci,
@@ -85,8 +86,7 @@ pub(crate) fn unbind(pdev: &pci::Device<Core<'_>>, shared: Pin<&Shared>, this: &
     } else {
         None
     };
-    let unloading =
-        UNLOADING.load(Ordering::Acquire) || (locked && in_use > 0 && record_pin.is_none());
+    let unloading = shared::unloading() || (locked && in_use > 0 && record_pin.is_none());
     match sriov::on_unbind(removing, unloading, current, assigned, in_use, locked) {
         UnbindAction::Nothing => keeper.unbound(pdev),
         UnbindAction::Remove => {

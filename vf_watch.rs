@@ -17,11 +17,11 @@ use crate::{
         },
         pci_sriov::SriovRelations, //
     },
+    shared::NAME,
     sriov::{
         PfPolicy,
         VfKnobs, //
     },
-    NAME, //
 };
 use core::sync::atomic::{
     AtomicBool,

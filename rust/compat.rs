@@ -19,6 +19,8 @@ use kernel::{
     bindings,
     module_param::ModuleParamAccess,
     pci,
+    prelude::*,
+    ModuleMetadata,
     ThisModule, //
 };
 
@@ -106,6 +108,11 @@ pub fn this_module() -> &'static ThisModule {
         &crate::THIS_MODULE
     }
 }
+
+/// The name of the module this code is built into, as declared by `module!` (C's
+/// `KBUILD_MODNAME`). Not a difference between versions: it sits beside [`this_module`], the
+/// other item `module!` declares for the crate.
+pub const MODULE_NAME: &CStr = <crate::LocalModule as ModuleMetadata>::NAME;
 
 /// The value of an integer module parameter declared by `module!`.
 #[inline]
