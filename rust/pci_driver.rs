@@ -27,7 +27,6 @@ use super::{
     device_attr::AttributeGroups,
     pci_error::{
         ChannelState,
-        ErrorHandlers,
         ErsResult, //
     },
 };
@@ -396,5 +395,81 @@ impl<T: Driver> PinnedDrop for Registration<T> {
     fn drop(self: Pin<&mut Self>) {
         // SAFETY: By the type invariants, `drv` is registered.
         unsafe { bindings::pci_unregister_driver(self.drv.get()) };
+    }
+}
+
+/// The `pci_error_handlers` of a [`Driver`] `T` whose [`Driver::ERROR_HANDLERS`] is set.
+///
+/// A device whose bound driver has no `error_detected` makes the whole hierarchy's recovery fail
+/// ("can't recover (no error_detected callback)").
+///
+/// # Locks
+///
+/// The PCI core calls every callback for a bound driver with the device lock held: AER/DPC
+/// recovery (`report_error_detected()`, `report_slot_reset()`, `report_resume()` in
+/// `drivers/pci/pcie/err.c` each take `device_lock()`), and a function reset through sysfs
+/// `reset` or `pci_reset_function()` (`pci_dev_lock()` around `pci_dev_save_and_disable()`, which
+/// calls `reset_prepare`, and `pci_dev_restore()`, which calls `reset_done`).
+struct ErrorHandlers<T>(PhantomData<T>);
+
+impl<T: Driver> ErrorHandlers<T> {
+    /// The table the PCI core calls; promoted to a static by the reference taken to it.
+    const TABLE: bindings::pci_error_handlers = bindings::pci_error_handlers {
+        error_detected: Some(Self::error_detected),
+        mmio_enabled: None,
+        slot_reset: Some(Self::slot_reset),
+        reset_prepare: Some(Self::reset_prepare),
+        reset_done: Some(Self::reset_done),
+        resume: Some(Self::resume),
+        cor_error_detected: None,
+    };
+
+    /// Runs `f` with the bound device and its driver data.
+    ///
+    /// # Safety
+    ///
+    /// `pdev` must be a valid `struct pci_dev` bound to `T`'s driver, with its device lock held
+    /// for the duration of the call, as in every callback of the table above.
+    unsafe fn with<R>(
+        pdev: *mut bindings::pci_dev,
+        f: impl FnOnce(&pci::Device<device::Core<'_>>, Pin<&T>) -> R,
+    ) -> R {
+        // SAFETY: By the safety requirements `pdev` is valid and its device lock is held for the
+        // call: the `CoreInternal` context.
+        let dev = unsafe { &*pdev.cast::<pci::Device<device::CoreInternal<'_>>>() };
+        // SAFETY: The driver is bound, so `probe` stored a `Pin<KBox<T>>`, which is dropped only
+        // after `remove` (`post_unbind_rust`), under the device lock held here.
+        let data = unsafe { dev.as_ref().drvdata_borrow::<T>() };
+        f(dev, data)
+    }
+
+    extern "C" fn error_detected(
+        pdev: *mut bindings::pci_dev,
+        state: bindings::pci_channel_state_t,
+    ) -> bindings::pci_ers_result_t {
+        let state = ChannelState::from_raw(state);
+        // SAFETY: `report_error_detected()` calls this for a bound device under its device lock.
+        unsafe { Self::with(pdev, |dev, this| T::error_detected(dev, this, state)) }.to_raw()
+    }
+
+    extern "C" fn slot_reset(pdev: *mut bindings::pci_dev) -> bindings::pci_ers_result_t {
+        // SAFETY: `report_slot_reset()` calls this for a bound device under its device lock.
+        unsafe { Self::with(pdev, |dev, this| T::slot_reset(dev, this)) }.to_raw()
+    }
+
+    extern "C" fn resume(pdev: *mut bindings::pci_dev) {
+        // SAFETY: `report_resume()` calls this for a bound device under its device lock.
+        unsafe { Self::with(pdev, |dev, this| T::resume(dev, this)) }
+    }
+
+    extern "C" fn reset_prepare(pdev: *mut bindings::pci_dev) {
+        // SAFETY: `pci_dev_save_and_disable()` calls this for a bound device, under the device
+        // lock its caller took (`pci_dev_lock()` in `pci_reset_function()` and `reset_store()`).
+        unsafe { Self::with(pdev, |dev, this| T::reset_prepare(dev, this)) }
+    }
+
+    extern "C" fn reset_done(pdev: *mut bindings::pci_dev) {
+        // SAFETY: `pci_dev_restore()` calls this for a bound device, under the same device lock.
+        unsafe { Self::with(pdev, |dev, this| T::reset_done(dev, this)) }
     }
 }
