@@ -16,7 +16,10 @@ use crate::{
             SriovRelations, //
         },
         rescan::run_locked,
-        vf_binds::StoppedVfBinds, //
+        vf_binds::{
+            StoppedVfBinds,
+            VfBinds, //
+        },
     },
     pf::PfStub,
     shared::{

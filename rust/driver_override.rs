@@ -14,7 +14,7 @@
 //! Future home: `rust/kernel/device.rs`, as inherent methods of `device::Device` (the override
 //! is a member of every `struct device` in Linux 7.2 and 7.3).
 
-use super::pci_sriov::raw;
+use super::pci_dev::raw;
 use kernel::{
     bindings,
     device,

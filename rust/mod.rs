@@ -39,6 +39,7 @@ pub mod driver_override;
 pub mod module_param;
 pub mod module_ref;
 pub mod notifier;
+pub mod pci_dev;
 pub mod pci_driver;
 pub mod pci_error;
 pub mod pci_sriov;

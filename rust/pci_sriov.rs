@@ -18,10 +18,7 @@
 //!
 //! Future home: `rust/kernel/pci/sriov.rs`, as inherent methods of `pci::Device`.
 
-use super::vf_binds::{
-    self,
-    StoppedVfBinds, //
-};
+use super::pci_dev::raw;
 use core::{
     num::NonZero,
     ptr::NonNull, //
@@ -40,16 +37,6 @@ use kernel::{
         },
     }, //
 };
-
-/// Returns the C `struct pci_dev` behind a [`pci::Device`] (`Device::as_raw()` upstream).
-///
-/// `pci::Device::as_raw()` is private to the kernel crate; a `pci::Device` is, by its definition,
-/// a `#[repr(transparent)]` wrapper of `Opaque<bindings::pci_dev>`, itself `#[repr(transparent)]`,
-/// so the address of the Rust object is the address of the C object.
-#[inline]
-pub(super) fn raw<Ctx: device::DeviceContext>(dev: &pci::Device<Ctx>) -> *mut bindings::pci_dev {
-    core::ptr::from_ref(dev).cast_mut().cast()
-}
 
 /// `PCI_DEV_ADDED` of `pci_dev.priv_flags` (`drivers/pci/pci.h`): set while the device is on
 /// the bus; the PCI core clears it, under the rescan/remove lock, before releasing the driver of a
@@ -331,10 +318,6 @@ pub trait SriovCore {
     /// Writes the saved configuration back (`pci_restore_state()`), SR-IOV included: after a
     /// reset that cleared VF Enable, the VFs are enabled again with the same count.
     fn restore_state(&self);
-
-    /// Stops new driver binds of this PF's VFs and waits for the probes already running; see
-    /// [`super::vf_binds`]. Dropping the returned object lets them bind again.
-    fn stop_vf_binds(&self, stop: &'static CStr, default: Option<&[u8]>) -> Result<StoppedVfBinds>;
 }
 
 impl<'a> SriovCore for pci::Device<device::Core<'a>> {
@@ -362,10 +345,5 @@ impl<'a> SriovCore for pci::Device<device::Core<'a>> {
     fn restore_state(&self) {
         // SAFETY: As for `save_state`; without a saved state the function does nothing.
         unsafe { bindings::pci_restore_state(raw(self)) }
-    }
-
-    #[inline]
-    fn stop_vf_binds(&self, stop: &'static CStr, default: Option<&[u8]>) -> Result<StoppedVfBinds> {
-        vf_binds::stop(self, stop, default)
     }
 }

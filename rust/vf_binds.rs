@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Stopping new driver binds of a PF's VFs ([`super::pci_sriov::SriovCore::stop_vf_binds`]),
+//! Stopping new driver binds of a PF's VFs ([`VfBinds::stop_vf_binds`]),
 //! so that which VFs are bound can be read and acted on with no bind slipping in between.
 //!
 //! Each VF's `driver_override` is set to `stop`, the name of a driver that refuses VFs (a PF
@@ -31,10 +31,10 @@ use super::{
         DriverOverride,
         OverrideName, //
     },
+    pci_dev::raw,
     pci_sriov::{
         for_each_vf,
-        get_ref,
-        raw, //
+        get_ref, //
     },
 };
 use kernel::{
@@ -55,7 +55,7 @@ struct StoppedVf {
     stopped: bool,
 }
 
-/// The VFs of a PF whose new binds are stopped ([`super::pci_sriov::SriovCore::stop_vf_binds`]);
+/// The VFs of a PF whose new binds are stopped ([`VfBinds::stop_vf_binds`]);
 /// dropping it lets them bind again.
 ///
 /// # Invariants
@@ -127,8 +127,22 @@ fn settle(vf: &pci::Device) -> bool {
     }
 }
 
+/// Stopping new driver binds of a PF's VFs.
+pub trait VfBinds {
+    /// Stops new driver binds of this PF's VFs and waits for the probes already running: see
+    /// the module documentation. Dropping the returned object lets them bind again.
+    fn stop_vf_binds(&self, stop: &'static CStr, default: Option<&[u8]>) -> Result<StoppedVfBinds>;
+}
+
+impl VfBinds for pci::Device<device::Core<'_>> {
+    #[inline]
+    fn stop_vf_binds(&self, stop: &'static CStr, default: Option<&[u8]>) -> Result<StoppedVfBinds> {
+        stop_binds(self, stop, default)
+    }
+}
+
 /// Stops new binds of `pf`'s VFs: see the module documentation.
-pub(super) fn stop(
+fn stop_binds(
     pf: &pci::Device<device::Core<'_>>,
     stop: &'static CStr,
     default: Option<&[u8]>,
