@@ -22,6 +22,7 @@
 
 use crate::{
     kext::{
+        compat,
         driver_override::{
             DriverOverride,
             OverrideName, //
@@ -40,7 +41,6 @@ use crate::{
             RescanRemoveLock, //
         },
     },
-    shared::NAME,
     sriov::{
         self,
         Policy,
@@ -344,7 +344,7 @@ impl Keeper {
 /// unless the administrator changed it meanwhile.
 pub(crate) fn release_hold(pf: &pci::Device, held: Option<Option<OverrideName>>) {
     let Some(before) = held else { return };
-    let ours = matches!(pf.driver_override(), Ok(Some(n)) if n.as_bytes() == NAME.to_bytes());
+    let ours = matches!(pf.driver_override(), Ok(Some(n)) if n.as_bytes() == compat::MODULE_NAME.to_bytes());
     if !ours {
         return;
     }

@@ -37,10 +37,7 @@ use kext::{
 };
 use params::Config;
 use pf::PfStub;
-use shared::{
-    Shared,
-    NAME, //
-};
+use shared::Shared;
 
 crate::module_param_string!(
     ids,
@@ -112,7 +109,7 @@ impl kernel::InPlaceModule for PfStubModule {
             })?;
             config.log_ids();
             Ok(try_pin_init!(Self {
-                driver <- pci_driver::Registration::new(NAME, module, Shared::new(config)),
+                driver <- pci_driver::Registration::new(compat::MODULE_NAME, module, Shared::new(config)),
             }))
         })
     }

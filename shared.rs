@@ -1,17 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Driver-wide state: the parsed parameters, the records of kept VFs, the driver's name and
-//! whether `rmmod` has begun.
+//! Driver-wide state: the parsed parameters, the records of kept VFs and whether `rmmod` has
+//! begun.
 //!
 //! [`Shared`] is the registration's shared data, alive while the driver is registered; the
 //! unloading flag is a static because the module sets it before the driver is unregistered.
 
 use crate::{
     adoption::Keeper,
-    kext::{
-        compat,
-        notifier::BusNotifier, //
-    },
+    kext::notifier::BusNotifier,
     params::Config, //
 };
 use kernel::{
@@ -22,10 +19,6 @@ use kernel::{
         Release, //
     },
 };
-
-/// The driver name, as used with `driver_override` and in `/sys/bus/pci/drivers/`: the module's
-/// name, as `module!` declares it.
-pub(crate) const NAME: &CStr = compat::MODULE_NAME;
 
 /// Set when `rmmod` has begun (the module's references were found zero), before the driver is
 /// unregistered: its unbinds then cannot keep VFs for an adoption that can never come.

@@ -24,8 +24,7 @@ use crate::{
     pf::PfStub,
     shared::{
         self,
-        Shared,
-        NAME, //
+        Shared, //
     },
     sriov::{
         self,
@@ -61,7 +60,10 @@ pub(crate) fn unbind(pdev: &pci::Device<Core<'_>>, shared: Pin<&Shared>, this: &
     let stopped = if current > 0 && pdev.is_added() {
         let knobs = *watch.knobs.lock();
         let pinned_to = (!knobs.autoprobe).then_some(knobs.driver);
-        match pdev.stop_vf_binds(NAME, pinned_to.as_ref().map(DriverName::as_bytes)) {
+        match pdev.stop_vf_binds(
+            compat::MODULE_NAME,
+            pinned_to.as_ref().map(DriverName::as_bytes),
+        ) {
             Ok(s) => Some(s),
             Err(e) => {
                 dev_warn!(
@@ -158,7 +160,7 @@ pub(crate) fn unbind(pdev: &pci::Device<Core<'_>>, shared: Pin<&Shared>, this: &
             // driver through `ids=`, `new_id`, coldplug) binds it and tears the VFs down.
             let held = match pdev.driver_override() {
                 Ok(before) => pdev
-                    .set_driver_override(NAME.to_bytes())
+                    .set_driver_override(compat::MODULE_NAME.to_bytes())
                     .ok()
                     .map(|()| before),
                 Err(_) => None,

@@ -17,7 +17,6 @@ use crate::{
         },
         pci_sriov::SriovRelations, //
     },
-    shared::NAME,
     sriov::{
         PfPolicy,
         VfKnobs, //
@@ -129,7 +128,7 @@ impl VfWatch {
     /// and which binds no VF; the VF goes with the others, or gets its override back from the
     /// unbind's `stop_vf_binds` if it stays.
     fn refuse_bind(&self, vf: &pci::Device) {
-        match vf.set_driver_override(NAME.to_bytes()) {
+        match vf.set_driver_override(compat::MODULE_NAME.to_bytes()) {
             Ok(()) => dev_warn!(
                 vf.as_ref(),
                 "refusing a driver for this VF: its PF's VFs are locked and pf_stub is being unloaded, which disables them\n"

@@ -110,8 +110,9 @@ pub fn this_module() -> &'static ThisModule {
 }
 
 /// The name of the module this code is built into, as declared by `module!` (C's
-/// `KBUILD_MODNAME`). Not a difference between versions: it sits beside [`this_module`], the
-/// other item `module!` declares for the crate.
+/// `KBUILD_MODNAME`): pf_stub's driver name too, in `/sys/bus/pci/drivers/` and in the
+/// `driver_override` it writes. Not a difference between versions: it sits beside
+/// [`this_module`], the other item of `module!` that the files below the crate root read.
 pub const MODULE_NAME: &CStr = <crate::LocalModule as ModuleMetadata>::NAME;
 
 /// The value of an integer module parameter declared by `module!`.
