@@ -20,7 +20,8 @@ use kernel::{
     device,
     error::to_result,
     pci,
-    prelude::*, //
+    prelude::*,
+    sync::SpinLock, //
 };
 
 /// Longest `driver_override` an [`OverrideName`] holds (a driver name is at most a few dozen).
@@ -99,21 +100,21 @@ impl<Ctx: device::DeviceContext> DriverOverride for pci::Device<Ctx> {
 
     fn driver_override(&self) -> Result<Option<OverrideName>> {
         let dev = raw(self);
-        // SAFETY: `dev` is a valid `struct pci_dev`; its `driver_override.name` is read and
-        // copied under `driver_override.lock`, which every writer takes
-        // (`__device_set_driver_override()`), and is NULL or a NUL-terminated string. Nothing
-        // between lock and unlock can return early.
+        // SAFETY: `dev` is a valid `struct pci_dev` (type invariant of `pci::Device`), whose
+        // `driver_override.lock` is a spinlock the driver core initialised with the device and
+        // that lives as long as `self`.
+        let lock = unsafe { SpinLock::<()>::from_raw(&raw mut (*dev).dev.driver_override.lock) };
+        let _guard = lock.lock();
+        // SAFETY: `driver_override.name` is written only under the lock held here
+        // (`__device_set_driver_override()`), and is NULL or a NUL-terminated string, copied
+        // before the guard is dropped.
         unsafe {
-            let lock = &raw mut (*dev).dev.driver_override.lock;
-            bindings::spin_lock(lock);
             let name = (*dev).dev.driver_override.name;
-            let r = if name.is_null() {
+            if name.is_null() {
                 Ok(None)
             } else {
                 OverrideName::new(CStr::from_char_ptr(name).to_bytes()).map(Some)
-            };
-            bindings::spin_unlock(lock);
-            r
+            }
         }
     }
 

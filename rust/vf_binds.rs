@@ -38,11 +38,12 @@ use super::{
     },
 };
 use kernel::{
-    bindings,
-    device,
-    pci,
+    bindings, device, pci,
     prelude::*,
-    sync::aref::ARef, //
+    sync::{
+        aref::ARef,
+        Mutex, //
+    },
 };
 
 /// One VF of a [`StoppedVfBinds`].
@@ -116,15 +117,13 @@ impl Drop for StoppedVfBinds {
 fn settle(vf: &pci::Device) -> bool {
     let dev = raw(vf);
     // SAFETY: `dev` is a valid, referenced `struct pci_dev`. Its `dev.mutex` is the device lock
-    // (`device_lock()` is `mutex_lock(&dev->mutex)`), taken and released here by this thread;
-    // `device_is_bound()` is read under it, as it asks.
-    unsafe {
-        let lock = &raw mut (*dev).dev.mutex;
-        bindings::mutex_lock(lock);
-        let bound = bindings::device_is_bound(&raw mut (*dev).dev);
-        bindings::mutex_unlock(lock);
-        bound
-    }
+    // (`device_lock()` is `mutex_lock(&dev->mutex)`), initialised with the device and alive as
+    // long as `vf`.
+    let lock = unsafe { Mutex::<()>::from_raw(&raw mut (*dev).dev.mutex) };
+    let _guard = lock.lock();
+    // SAFETY: `dev` is valid (see above); `device_is_bound()` is read under the device lock, as
+    // it asks.
+    unsafe { bindings::device_is_bound(&raw mut (*dev).dev) }
 }
 
 /// Stopping new driver binds of a PF's VFs.
