@@ -209,7 +209,7 @@ fn digits(text: &[u8], radix: u32, max_len: usize) -> Result<&str> {
     if text.is_empty() || text.len() > max_len || !text.iter().all(all) {
         return Err(EINVAL);
     }
-    core::str::from_utf8(text).map_err(|_| EINVAL)
+    Ok(core::str::from_utf8(text)?)
 }
 
 /// Parses one hexadecimal field of at most `max`, or `ffffffff` ([`ANY`]); an optional `0x`

@@ -121,7 +121,7 @@ impl fmt::Display for Refusal {
 /// The PCI core already refuses out-of-range and non-zero to non-zero writes before calling the
 /// driver; they are checked again here because the driver also enables VFs on its own (at bind)
 /// and a policy must not depend on its caller's checks.
-pub(crate) fn decide(req: &Request) -> core::result::Result<Action, Refusal> {
+pub(crate) fn decide(req: &Request) -> Result<Action, Refusal> {
     if req.requested == req.current {
         return Ok(Action::Unchanged);
     }
@@ -177,7 +177,7 @@ pub(crate) fn vfs_at_bind(
 /// Decides a write of a VF knob (`sriov_vf_autoprobe`, `sriov_vf_driver`) with `num_vf` VFs
 /// enabled: refused while there are VFs, since the knob applies to VFs being created and would
 /// only seem to have changed the ones there.
-pub(crate) fn vf_knob_change(num_vf: u16) -> core::result::Result<(), KnobRefusal> {
+pub(crate) fn vf_knob_change(num_vf: u16) -> Result<(), KnobRefusal> {
     if num_vf > 0 {
         return Err(KnobRefusal::VfsEnabled);
     }

@@ -82,7 +82,7 @@ fn change_policy<C>(
     pdev: &Pf,
     this: Pin<&PfStub>,
     attr: &str,
-    apply: impl FnOnce(&mut PolicyGuard<'_>) -> core::result::Result<C, KnobRefusal>,
+    apply: impl FnOnce(&mut PolicyGuard<'_>) -> Result<C, KnobRefusal>,
     report: impl FnOnce(C),
 ) -> Result {
     this.with_policy(|guard| {

@@ -278,7 +278,7 @@ impl PolicyGuard<'_> {
     }
 
     /// Decides a `sriov_numvfs` write: the lock first, then [`decide`].
-    pub(crate) fn configure(&self, req: &Request) -> core::result::Result<Action, Refusal> {
+    pub(crate) fn configure(&self, req: &Request) -> Result<Action, Refusal> {
         // Invariant: `locked` implies the `locked` policy (see `lock_cmd` and `set_policy`).
         if req.requested != req.current && self.locked() {
             return Err(Refusal::Locked);
@@ -300,10 +300,7 @@ impl PolicyGuard<'_> {
     }
 
     /// Applies a `sriov_lock` write.
-    pub(crate) fn lock_cmd(
-        &mut self,
-        cmd: &LockCmd,
-    ) -> core::result::Result<LockChange, KnobRefusal> {
+    pub(crate) fn lock_cmd(&mut self, cmd: &LockCmd) -> Result<LockChange, KnobRefusal> {
         let (policy, was) = (self.policy(), self.locked());
         match cmd {
             LockCmd::Lock if policy == Policy::Simple => return Err(KnobRefusal::SimplePolicy),
@@ -329,7 +326,7 @@ impl PolicyGuard<'_> {
         &mut self,
         policy: Policy,
         num_vf: u16,
-    ) -> core::result::Result<PolicyChange, KnobRefusal> {
+    ) -> Result<PolicyChange, KnobRefusal> {
         if policy == self.policy() {
             return Ok(PolicyChange::Unchanged);
         }
@@ -342,10 +339,7 @@ impl PolicyGuard<'_> {
     }
 
     /// Applies a `sriov_vf_token` write.
-    pub(crate) fn token_cmd(
-        &mut self,
-        cmd: TokenCmd,
-    ) -> core::result::Result<TokenChange, KnobRefusal> {
+    pub(crate) fn token_cmd(&mut self, cmd: TokenCmd) -> Result<TokenChange, KnobRefusal> {
         let (locked, had) = (self.locked(), self.has_token());
         match cmd {
             TokenCmd::Set(_) | TokenCmd::Clear if self.token.is_some() && locked => {
