@@ -22,15 +22,15 @@ use crate::{
         VfKnobs, //
     },
 };
-use core::sync::atomic::{
-    AtomicBool,
-    Ordering, //
-};
 use kernel::{
     pci,
     prelude::*,
     sync::{
         aref::ARef,
+        atomic::{
+            Atomic,
+            Relaxed, //
+        },
         new_mutex,
         Mutex, //
     },
@@ -53,7 +53,7 @@ pub(crate) struct VfWatch {
     /// Set by [`VfWatch::detach`] under `module_pin` at the end of the PF's unbind: the watcher
     /// lives on with the driver data until the driver core drops it (`post_unbind_rust`, after
     /// `remove`), and must not pin the module or refuse VF binds for a PF it no longer drives.
-    detached: AtomicBool,
+    detached: Atomic<bool>,
 }
 
 impl VfWatch {
@@ -69,7 +69,7 @@ impl VfWatch {
             policy <- policy,
             knobs <- new_mutex!(knobs),
             module_pin <- new_mutex!(module_pin),
-            detached: AtomicBool::new(false),
+            detached: Atomic::new(false),
         })
     }
 
@@ -82,7 +82,7 @@ impl VfWatch {
     /// held) and under the policy's lock.
     pub(crate) fn update_pin(&self, failed: Option<&pci::Device>) -> bool {
         let mut pin = self.module_pin.lock();
-        if self.detached.load(Ordering::Relaxed) {
+        if self.detached.load(Relaxed) {
             return true;
         }
         let want = self.policy.locked() && self.pf.num_vf_in_use(failed) > 0;
@@ -108,7 +108,7 @@ impl VfWatch {
     /// the unbind had given the VFs theirs back.
     pub(crate) fn detach(&self) {
         let mut pin = self.module_pin.lock();
-        self.detached.store(true, Ordering::Relaxed);
+        self.detached.store(true, Relaxed);
         *pin = None;
     }
 
@@ -147,7 +147,7 @@ impl BusNotify for VfWatch {
     // held for the driver events; never takes the policy's lock (see the module comment).
     fn notify(self: Pin<&Self>, event: BusEvent, dev: &pci::Device) {
         // `detached` is written under `module_pin`, which `update_pin` reads it under again.
-        if self.detached.load(Ordering::Relaxed) || !dev.is_vf_of(&self.pf) {
+        if self.detached.load(Relaxed) || !dev.is_vf_of(&self.pf) {
             return;
         }
         match event {
