@@ -11,7 +11,10 @@
 //!   info instead of an index into a separate array: `IdTable::info` is gone, and `new_id`
 //!   refuses IDs without `driver_data` for a table with info), made a module's
 //!   `THIS_MODULE` an associated constant of its type (`kernel::module::this_module()`), and has
-//!   integer module parameters return their value instead of a reference to it.
+//!   integer module parameters return their value instead of a reference to it, and added
+//!   `pci::Device<Core>::sriov_get_totalvfs()`, which 7.2 gets from `pci_sriov::SriovCore` (the
+//!   one version cfg outside this file: a trait method cannot be brought in scope for one
+//!   version only without a cfg at each caller).
 //!
 //! Future home: none; each item goes away with the oldest kernel that needs it.
 

@@ -19,10 +19,7 @@
 //! Future home: `rust/kernel/pci/sriov.rs`, as inherent methods of `pci::Device`.
 
 use super::pci_dev::raw;
-use core::{
-    num::NonZero,
-    ptr::NonNull, //
-};
+use core::ptr::NonNull;
 use kernel::{
     bindings,
     device,
@@ -75,11 +72,6 @@ pub trait SriovDevice {
     /// Returns the number of VFs currently enabled (`pci_num_vf()`).
     fn num_vf(&self) -> u16;
 
-    /// Returns the number of VFs the device supports (`pci_sriov_get_totalvfs()`, the value of
-    /// `sriov_totalvfs`), or [`None`] if SR-IOV is not available. Linux 7.3's kernel crate has
-    /// this method, with this signature, on `pci::Device<Core>`, where it takes precedence.
-    fn sriov_get_totalvfs(&self) -> Option<NonZero<u16>>;
-
     /// Returns how many of this PF's VFs are marked assigned to a guest (`pci_vfs_assigned()`,
     /// the `PCI_DEV_FLAGS_ASSIGNED` flag that Xen's pciback sets).
     fn vfs_assigned(&self) -> u16;
@@ -115,15 +107,6 @@ impl<Ctx: device::DeviceContext> SriovDevice for pci::Device<Ctx> {
         // SAFETY: `raw(self)` is a valid `struct pci_dev`; `pci_num_vf()` reads a counter.
         let n = unsafe { bindings::pci_num_vf(raw(self)) };
         u16::try_from(n).unwrap_or(0)
-    }
-
-    #[inline]
-    fn sriov_get_totalvfs(&self) -> Option<NonZero<u16>> {
-        // SAFETY: `raw(self)` is a valid `struct pci_dev`; the function returns 0 for a device
-        // without SR-IOV.
-        let n = unsafe { bindings::pci_sriov_get_totalvfs(raw(self)) };
-        // The value comes from the 16-bit TotalVFs (or the driver's lower limit): it fits.
-        NonZero::new(u16::try_from(n).unwrap_or(0))
     }
 
     #[inline]
@@ -299,6 +282,14 @@ impl<Ctx: device::DeviceContext> SriovRelations for pci::Device<Ctx> {
 /// Ok(pdev.num_vf())
 /// ```
 pub trait SriovCore {
+    /// Returns the number of VFs the device supports (`pci_sriov_get_totalvfs()`, the value of
+    /// `sriov_totalvfs`), or [`None`] if SR-IOV is not available.
+    ///
+    /// Linux 7.2 only: 7.3's kernel crate has this method, with this signature, on
+    /// `pci::Device<Core>` (see `compat`).
+    #[cfg(not(linux_7_3))]
+    fn sriov_get_totalvfs(&self) -> Option<core::num::NonZero<u16>>;
+
     /// Enables `nr_virtfn` VFs (`pci_enable_sriov()`).
     ///
     /// Fails with the PCI core's error: `EINVAL` for a count above `sriov_totalvfs`, `EBUSY` when
@@ -321,6 +312,16 @@ pub trait SriovCore {
 }
 
 impl<'a> SriovCore for pci::Device<device::Core<'a>> {
+    #[cfg(not(linux_7_3))]
+    #[inline]
+    fn sriov_get_totalvfs(&self) -> Option<core::num::NonZero<u16>> {
+        // SAFETY: `raw(self)` is a valid `struct pci_dev`; the function returns 0 for a device
+        // without SR-IOV.
+        let n = unsafe { bindings::pci_sriov_get_totalvfs(raw(self)) };
+        // The value comes from the 16-bit TotalVFs (or the driver's lower limit): it fits.
+        core::num::NonZero::new(u16::try_from(n).unwrap_or(0))
+    }
+
     #[inline]
     fn enable_sriov(&self, nr_virtfn: u16) -> Result {
         // SAFETY: `raw(self)` is a valid `struct pci_dev` and the `Core` context guarantees the
