@@ -16,7 +16,7 @@
 //!   one version cfg outside this file: a trait method cannot be brought in scope for one
 //!   version only without a cfg at each caller).
 //!
-//! Future home: none; each item goes away with the oldest kernel that needs it.
+//! Upstream: nothing to merge; each item goes away with the oldest kernel that needs it.
 
 use kernel::{
     bindings,

@@ -18,8 +18,9 @@
 //!
 //! C header: [`include/linux/device.h`](srctree/include/linux/device.h)
 //!
-//! Future home: `rust/kernel/driver.rs` (the `dev_groups` of a driver), with the attribute types
-//! in `rust/kernel/sysfs.rs`.
+//! Upstream: a driver's `dev_groups`; not merged (the kernel crates of 7.2 and 7.3 have no sysfs
+//! attributes). Future home: `rust/kernel/driver.rs` (the `dev_groups` of a driver), with the
+//! attribute types in `rust/kernel/sysfs.rs`.
 
 use core::{
     marker::PhantomData,

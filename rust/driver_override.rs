@@ -6,13 +6,11 @@
 //! before any driver probes them, as vfio-pci itself does, and keeps a PF from being bound by
 //! another driver the same way.
 //!
-//! An out-of-tree module cannot add inherent methods to [`pci::Device`], so [`DriverOverride`]
-//! is an extension trait; its methods are `#[inline]` and move unchanged.
-//!
 //! C header: [`include/linux/device.h`](srctree/include/linux/device.h)
 //!
-//! Future home: `rust/kernel/device.rs`, as inherent methods of `device::Device` (the override
-//! is a member of every `struct device` in Linux 7.2 and 7.3).
+//! Upstream: `device_set_driver_override()` and the override's read; not merged (no binding in
+//! the kernel crates of 7.2 and 7.3). Future home: `rust/kernel/device.rs`, as inherent methods
+//! of `device::Device` (the override is a member of every `struct device` in 7.2 and 7.3).
 
 use super::pci_dev::raw;
 use kernel::{

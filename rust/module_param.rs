@@ -2,8 +2,7 @@
 
 //! String module parameters.
 //!
-//! The `module!` macro of Linux 7.2 and 7.3 supports integer parameters only. This is the
-//! equivalent of C's `module_param_string()`, with one difference that matters for strict
+//! The equivalent of C's `module_param_string()`, with one difference that matters for strict
 //! parsing: it tells a parameter that was not given ([`StringParam::value`] is `None`) from one
 //! given empty.
 //! The value is copied into a fixed-size buffer owned by the module; a longer one is refused
@@ -11,8 +10,9 @@
 //!
 //! C header: [`include/linux/moduleparam.h`](srctree/include/linux/moduleparam.h)
 //!
-//! Future home: `rust/kernel/module_param.rs` (a `string` type for the `module!` macro's
-//! `params`).
+//! Upstream: C's `module_param_string()`; not merged (the `module!` of 7.2 and 7.3 takes integer
+//! and `bool` parameters only). Future home: `rust/kernel/module_param.rs` (a `string` type for
+//! the `module!` macro's `params`).
 
 use kernel::{
     bindings,

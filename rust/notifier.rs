@@ -10,8 +10,8 @@
 //!
 //! C header: [`include/linux/device/bus.h`](srctree/include/linux/device/bus.h)
 //!
-//! Future home: `rust/kernel/pci.rs` (the PCI bus's notifier chain), on a generic bus notifier
-//! in `rust/kernel/device/bus.rs`.
+//! Upstream: bus notifiers; not merged. Future home: `rust/kernel/pci.rs` (the PCI bus's notifier
+//! chain), on a generic bus notifier in `rust/kernel/device/bus.rs`.
 
 use kernel::{
     bindings,

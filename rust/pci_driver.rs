@@ -2,11 +2,9 @@
 
 //! A PCI driver with `sriov_configure`, driver attributes, error handlers and dynamic IDs.
 //!
-//! The PCI driver adapter of Linux 7.2 and 7.3 (`pci::Adapter`) registers only `probe` and
-//! `remove`. [`Driver`] is `pci::Driver` plus the optional callbacks a PF driver needs, after the
-//! upstream proposal "rust: pci: add SR-IOV support" (v3), which adds `sriov_configure` to
-//! `pci::Driver`; [`Registration`] registers it with a static ID table and any number of dynamic
-//! IDs (`pci_add_dynid()`, as `pci-stub`'s `ids=` does).
+//! [`Driver`] is `pci::Driver` plus the optional callbacks a PF driver needs; [`Registration`]
+//! registers it with a static ID table and any number of dynamic IDs (`pci_add_dynid()`, as
+//! `pci-stub`'s `ids=` does).
 //!
 //! The driver data's life is that of the kernel crate's drivers (`rust/kernel/driver.rs`):
 //! created by `probe`, borrowed by every callback while the device is bound, and dropped by the
@@ -20,7 +18,13 @@
 //!
 //! C header: [`include/linux/pci.h`](srctree/include/linux/pci.h)
 //!
-//! Future home: `rust/kernel/pci.rs` (`pci::Driver`, `pci::Adapter`).
+//! Upstream: `pci::Driver` and `pci::Adapter`, merged with `probe` and `remove` only.
+//! `sriov_configure` is the SR-IOV series' (v3, March 2026, not merged), which its rework splits
+//! into `sriov_enable`/`sriov_disable` callbacks, setting `managed_sriov` so that the core
+//! disables SR-IOV before a Rust PF driver's `remove`; pf_stub keeps `sriov_configure`, since
+//! it keeps VFs across an unbind (Documentation/pf_stub.rst, "Upstream"). The error and reset
+//! callbacks, dynamic IDs, `driver_managed_dma` and `dev_groups`: not merged. Future home:
+//! `rust/kernel/pci.rs` (`pci::Driver`, `pci::Adapter`).
 
 use super::{
     compat::id_info,

@@ -4,7 +4,10 @@
 //! (`pci_channel_state_t`) and the vote it returns (`pci_ers_result_t`). The callbacks themselves
 //! are in the driver adapter's table, [`super::pci_driver`].
 //!
-//! Future home: `rust/kernel/pci.rs` (the C header is `include/linux/pci.h`).
+//! C header: [`include/linux/pci.h`](srctree/include/linux/pci.h)
+//!
+//! Upstream: `pci_channel_state_t` and `pci_ers_result_t`; not merged (the kernel crates of 7.2
+//! and 7.3 have no PCI error handling). Future home: `rust/kernel/pci.rs`.
 
 use kernel::bindings;
 

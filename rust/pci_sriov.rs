@@ -3,20 +3,21 @@
 //! PCI SR-IOV: the methods a Physical Function (PF) driver calls on its device and its Virtual
 //! Functions (VFs).
 //!
-//! The PCI abstractions of Linux 7.2 and 7.3 have none of them (7.3 only `sriov_get_totalvfs`).
-//! The names are those of the C API and of the upstream proposal "rust: pci: add SR-IOV
-//! support" (v3): `is_virtfn`, `is_physfn`, `num_vf`, `sriov_get_totalvfs`, `physfn`, and, with
-//! the device lock held ([`SriovCore`]), `enable_sriov` and `disable_sriov`; plus what a PF driver
-//! without a device of its own needs: a PF's VFs ([`SriovRelations`]) and whether a device is
-//! still on the bus ([`SriovDevice::is_added`]).
-//!
-//! An out-of-tree module cannot add inherent methods to [`pci::Device`], a type of the kernel
-//! crate, so these are extension traits implemented for it; every method is small and
-//! `#[inline]`, as the inherent methods of `rust/kernel/pci.rs` are, and moves there unchanged.
+//! The names are those of the C API and of the upstream series: `is_virtfn`, `is_physfn`,
+//! `num_vf`, `physfn`, and, with the device lock held ([`SriovCore`]), `enable_sriov` and
+//! `disable_sriov`; plus what a PF driver without a device of its own needs: a PF's VFs
+//! ([`SriovRelations`]) and whether a device is still on the bus ([`SriovDevice::is_added`]).
 //!
 //! C header: [`include/linux/pci.h`](srctree/include/linux/pci.h)
 //!
-//! Future home: `rust/kernel/pci/sriov.rs`, as inherent methods of `pci::Device`.
+//! Upstream: the Rust SR-IOV series "rust: pci: add SR-IOV support" (v3, March 2026), not merged;
+//! its rework replaces `sriov_configure` and the free `enable_sriov`/`disable_sriov` with
+//! `sriov_enable`/`sriov_disable` driver callbacks holding `SriovEnable`, `SriovEnabled` and
+//! `SriovDisable` tokens, and a `VfRegistration` that removes the VFs at PF teardown. Merged:
+//! `sriov_get_totalvfs()` (7.3, used there; 7.2 gets `SriovCore::sriov_get_totalvfs`) and
+//! the SR-IOV capability's registers (`rust/kernel/pci/cap.rs`, after 7.3). The PF-VF relations,
+//! `vfs_assigned`, `is_added` and `save_state`/`restore_state`: not merged. Future home:
+//! `rust/kernel/pci/sriov.rs`, as inherent methods of `pci::Device`.
 
 use super::pci_dev::raw;
 use core::ptr::NonNull;

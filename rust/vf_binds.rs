@@ -24,7 +24,10 @@
 //! removes VFs, taking their locks, under the PF's). The caller must not hold a lock that a probe
 //! or release of a VF driver, or a bus notifier, waits for.
 //!
-//! Future home: `rust/kernel/pci/sriov.rs`, beside the methods of [`super::pci_sriov`].
+//! Upstream: nothing; not merged nor needed by the PF drivers of upstream's `managed_sriov`, whose
+//! VFs go before the PF's `remove`: pf_stub needs it only to keep locked VFs in use across an
+//! unbind (Documentation/pf_stub.rst, "Upstream"). Future home: `rust/kernel/pci/sriov.rs`,
+//! beside the methods of [`super::pci_sriov`].
 
 use super::{
     driver_override::{
