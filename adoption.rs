@@ -15,7 +15,9 @@
 //!
 //! Every bound PF reserves a slot at bind, so an unbind never fails to store its record.
 //!
-//! Locks: `records` is a leaf lock, taken in driver callbacks (device lock held) and in the PCI
+//! # Locks
+//!
+//! `records` is a leaf lock, taken in driver callbacks (device lock held) and in the PCI
 //! bus notifier; nothing that adds, removes or binds a device runs while it is held. The
 //! removal of kept VFs runs on [`Keeper::queue`], which takes `pci_rescan_remove_lock` once
 //! the removal of their PF has released it.

@@ -129,8 +129,10 @@ impl PfStub {
 /// its last unbind kept, or takes over the VFs found enabled; enables the VFs of `num_vfs=` or
 /// `addrs=@N`.
 ///
-/// Locks: the driver core holds the PF's device lock; in a first probe at enumeration the
-/// enumerating thread holds `pci_rescan_remove_lock` too (see below).
+/// # Locks
+///
+/// The driver core holds the PF's device lock; in a first probe at enumeration the enumerating
+/// thread holds `pci_rescan_remove_lock` too (see below).
 pub(crate) fn probe<'a, 'b, 'c>(
     pdev: &'a pci::Device<Core<'b>>,
     shared: Pin<&'c Shared>,

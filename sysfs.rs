@@ -8,8 +8,10 @@
 //! sends a `refused` uevent; every change writes one log line and sends a uevent. The
 //! decisions are [`sriov`]'s: this file parses, calls and reports.
 //!
-//! Locks: sysfs calls these without the PF's device lock. A show takes no lock but the knobs'
-//! (a leaf); a store takes the policy's lock, which `sriov_configure` takes under the device
+//! # Locks
+//!
+//! Sysfs calls these without the PF's device lock. A show takes no lock but the knobs' (a
+//! leaf); a store takes the policy's lock, which `sriov_configure` takes under the device
 //! lock and `pci_rescan_remove_lock`; under it a store takes only leaves (the knobs,
 //! `module_pin`), so a store waits for a VF change and a VF change at most for a store.
 

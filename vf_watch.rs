@@ -76,10 +76,13 @@ impl VfWatch {
     /// Takes or drops the module reference to match "locked and in use" now, a VF being in use
     /// from the moment a driver starts probing it (`failed`, whose probe has just failed, is
     /// not). Returns `false` when the reference is wanted and cannot be taken: `rmmod` has
-    /// passed its check of the references, and its unbind disables the VFs (see `UNLOADING`).
+    /// passed its check of the references, and its unbind disables the VFs
+    /// ([`crate::shared::unloading`]).
     ///
-    /// Locks: takes `module_pin`, a leaf; called in VF driver events (the VF's device lock
-    /// held) and under the policy's lock.
+    /// # Locks
+    ///
+    /// Takes `module_pin`, a leaf; called in VF driver events (the VF's device lock held) and
+    /// under the policy's lock.
     pub(crate) fn update_pin(&self, failed: Option<&pci::Device>) -> bool {
         let mut pin = self.module_pin.lock();
         if self.detached.load(Relaxed) {
@@ -101,11 +104,12 @@ impl VfWatch {
         true
     }
 
-    /// Ends the watch at the end of the PF's unbind: drops the module reference (without a PF
-    /// driver nothing pins the module but a record of kept VFs) and ignores the VF events that
-    /// still reach the watcher before the driver data is dropped. Without this, a VF bound in
-    /// that window during `rmmod` would be refused and keep pf_stub's `driver_override` after
-    /// the unbind had given the VFs theirs back.
+    /// Ends the watch at the end of the PF's unbind: drops the module reference and ignores the
+    /// VF events that still reach the watcher before the driver data is dropped.
+    ///
+    /// Without a PF driver nothing but a record of kept VFs may pin the module, and a VF bound
+    /// in that window during `rmmod` must not be refused (it would keep pf_stub's
+    /// `driver_override`).
     pub(crate) fn detach(&self) {
         let mut pin = self.module_pin.lock();
         self.detached.store(true, Relaxed);
@@ -143,8 +147,13 @@ impl VfWatch {
 }
 
 impl BusNotify for VfWatch {
-    // Locks: called from the PCI bus notifier chain (`bus_notify()`), with the VF's device lock
-    // held for the driver events; never takes the policy's lock (see the module comment).
+    /// Pins a new VF of this PF to the VF driver, and keeps the module reference in step with
+    /// the VFs' binds.
+    ///
+    /// # Locks
+    ///
+    /// Called from the PCI bus notifier chain (`bus_notify()`), with the VF's device lock held
+    /// for the driver events; never takes the policy's lock (see the module comment).
     fn notify(self: Pin<&Self>, event: BusEvent, dev: &pci::Device) {
         // `detached` is written under `module_pin`, which `update_pin` reads it under again.
         if self.detached.load(Relaxed) || !dev.is_vf_of(&self.pf) {

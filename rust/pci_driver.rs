@@ -11,10 +11,13 @@
 //! driver core's `post_unbind_rust` callback, after `remove` and before the devres resources of
 //! the device are released (`device_unbind_cleanup()` in `drivers/base/dd.c`).
 //!
-//! Locks: the PCI core and driver core call every callback here with the device lock held:
-//! `probe` and `remove` from a bind, an unbind, `rmmod`, a removal or an enumeration (a removal
-//! or an enumeration also holds `pci_rescan_remove_lock`, see [`super::rescan`]);
-//! `sriov_configure` from `sriov_numvfs_store()`, which also holds `pci_rescan_remove_lock`.
+//! # Locks
+//!
+//! The PCI core and driver core call every callback here with the device lock held: `probe`
+//! and `remove` from a bind, an unbind, `rmmod`, a removal or an enumeration (a removal or an
+//! enumeration also holds `pci_rescan_remove_lock`, see [`super::rescan`]); `sriov_configure`
+//! from `sriov_numvfs_store()`, which also holds `pci_rescan_remove_lock`; the error and reset
+//! callbacks as `ErrorHandlers` says.
 //!
 //! C header: [`include/linux/pci.h`](srctree/include/linux/pci.h)
 //!
