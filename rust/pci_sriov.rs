@@ -11,9 +11,9 @@
 //! C header: [`include/linux/pci.h`](srctree/include/linux/pci.h)
 //!
 //! Upstream: the Rust SR-IOV series "rust: pci: add SR-IOV support" (v3, March 2026), not merged;
-//! its rework replaces `sriov_configure` and the free `enable_sriov`/`disable_sriov` with
-//! `sriov_enable`/`sriov_disable` driver callbacks holding `SriovEnable`, `SriovEnabled` and
-//! `SriovDisable` tokens, and a `VfRegistration` that removes the VFs at PF teardown. Merged:
+//! its rework splits `sriov_configure` into `sriov_enable`/`sriov_disable` driver callbacks with
+//! `SriovEnable`, `SriovEnabled` and `SriovDisable` tokens, and adds a `VfRegistration` that
+//! removes the VFs at PF teardown. Merged:
 //! `sriov_get_totalvfs()` (7.3, used there; 7.2 gets `SriovCore::sriov_get_totalvfs`) and
 //! the SR-IOV capability's registers (`rust/kernel/pci/cap.rs`, after 7.3). The PF-VF relations,
 //! `vfs_assigned`, `is_added` and `save_state`/`restore_state`: not merged. Future home:
