@@ -38,12 +38,14 @@ use super::{
     },
 };
 use kernel::{
-    bindings, device, pci,
+    bindings,
+    device,
+    pci,
     prelude::*,
     sync::{
         aref::ARef,
         Mutex, //
-    },
+    }, //
 };
 
 /// One VF of a [`StoppedVfBinds`].

@@ -14,7 +14,9 @@ use super::{
 };
 use crate::vf_token::VfToken;
 use kernel::{
-    fmt, impl_flags, new_mutex,
+    fmt,
+    impl_flags,
+    new_mutex,
     prelude::*,
     sync::{
         atomic::{
@@ -25,7 +27,7 @@ use kernel::{
         },
         Mutex,
         MutexGuard, //
-    },
+    }, //
 };
 
 /// Why a policy knob refused a write.
