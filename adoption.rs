@@ -38,10 +38,8 @@ use crate::{
             SriovDevice,
             SriovRelations, //
         },
-        rescan::{
-            OwnedQueue,
-            RescanRemoveLock, //
-        },
+        rescan::OwnedQueue,
+        rescan_lock::RescanRemoveLock,
     },
     sriov::{
         self,
@@ -170,6 +168,9 @@ pub(crate) enum Adoption {
     Stale,
     /// The record, taken.
     Adopt(Kept),
+    /// The PF is being removed, its VFs waiting for its deletion: a bind now (during the
+    /// removal) would take over VFs that are about to go; the record stays.
+    Removing,
 }
 
 impl Keeper {
@@ -184,7 +185,13 @@ impl Keeper {
     /// Called at bind: reserves the slot an unbind of `pf` may fill, then takes `pf`'s record
     /// if it still describes the PF's VFs.
     pub(crate) fn bind(&self, pf: &pci::Device) -> Result<Adoption> {
-        let rec = self.records.lock().bind(|k| is(k, pf))?;
+        let rec = {
+            let mut records = self.records.lock();
+            if records.any(|k, why| is(k, pf) && matches!(why, Why::Removing)) {
+                return Ok(Adoption::Removing);
+            }
+            records.bind(|k| is(k, pf))?
+        };
         let Some((_, why)) = rec else {
             return Ok(Adoption::None);
         };

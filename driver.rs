@@ -13,6 +13,7 @@ use crate::{
             ChannelState,
             ErsResult, //
         },
+        rescan_lock::RescanLocked,
     },
     pf::{
         self,
@@ -93,7 +94,8 @@ impl pci_driver::Driver for PfStub {
         pdev: &pci::Device<Core<'_>>,
         this: Pin<&Self>,
         nr_virtfn: u16,
+        locked: &RescanLocked<'_>,
     ) -> Result<u16> {
-        this.with_policy(|guard| this.configure(pdev, guard, nr_virtfn))
+        this.with_policy(|guard| this.configure(pdev, guard, nr_virtfn, locked))
     }
 }

@@ -4,7 +4,10 @@
 //! to a guest, or removed with the PF), decided by [`sriov::on_unbind`] with VF binds stopped.
 
 use crate::{
-    adoption::Kept,
+    adoption::{
+        Keeper,
+        Kept, //
+    },
     events::Event,
     kext::{
         compat,
@@ -95,10 +98,6 @@ pub(crate) fn unbind(pdev: &pci::Device<Core<'_>>, shared: Pin<&Shared>, this: &
     match sriov::on_unbind(removing, unloading, current, assigned, in_use, locked) {
         UnbindAction::Nothing => keeper.unbound(pdev),
         UnbindAction::Remove => {
-            // The remover holds the rescan/remove lock, but possibly not in this thread: an
-            // unbind that took the device lock just before the remover cleared the flag gets
-            // here too, and removing VFs then trips `lockdep_assert_held()` (seen in the race
-            // test). The keeper removes them once the PF is deleted and the lock released.
             dev_warn!(
                 pdev,
                 "PF removed with {} VFs ({} in use{}): they are removed with it\n",
@@ -107,7 +106,9 @@ pub(crate) fn unbind(pdev: &pci::Device<Core<'_>>, shared: Pin<&Shared>, this: &
                 if locked { ", locked" } else { "" }
             );
             Event::Removed.send(pdev);
-            keeper.removing(pdev);
+            // The VFs go whatever their use: their unbinds must not pin the module again.
+            watch.detach();
+            remove_vfs(pdev, keeper, current);
         }
         UnbindAction::Disable => {
             if locked && in_use > 0 {
@@ -118,22 +119,21 @@ pub(crate) fn unbind(pdev: &pci::Device<Core<'_>>, shared: Pin<&Shared>, this: &
                     in_use
                 );
             }
-            match run_locked(&keeper.queue, pdev, |pdev| pdev.disable_sriov()) {
+            match run_locked(&keeper.queue, pdev, |pdev, locked| {
+                pdev.disable_sriov(locked)
+            }) {
                 Ok(()) => {
                     dev_info!(pdev, "unbind: disabled {} VFs\n", current);
                     Event::Disabled.send(pdev);
                     keeper.unbound(pdev);
                 }
                 Err(e) if e == ENODEV => {
-                    // The PF's removal began while we waited; its remover waits for this
-                    // unbind and then deletes the PF, which has no driver by then: the keeper
-                    // removes the VFs when the PF is deleted.
                     dev_warn!(
                         pdev,
                         "unbind: the PF is being removed: its {} VFs are removed with it\n",
                         current
                     );
-                    keeper.removing(pdev);
+                    remove_vfs(pdev, keeper, current);
                 }
                 Err(e) => {
                     dev_err!(
@@ -196,4 +196,37 @@ pub(crate) fn unbind(pdev: &pci::Device<Core<'_>>, shared: Pin<&Shared>, this: &
     drop(stopped);
     // The VF watcher goes with the driver data, which the driver core drops after this returns.
     watch.detach();
+}
+
+/// Removes the VFs of `pdev`, which is being removed from the system, before its removal
+/// deletes it, as a native PF driver's `remove` does (`pci_disable_sriov()`): `remove` returns
+/// with no VF of the PF left, and a rescan cannot find the PF again while its old VFs hold the
+/// names of the new ones. A VF's removal waits for its driver to let go (vfio-pci waits for its
+/// user).
+///
+/// When lockdep shows that this thread does not hold `pci_rescan_remove_lock` (an unbind that
+/// took the device lock just before the remover cleared `PCI_DEV_ADDED`; the remover holds the
+/// lock and waits for this device lock), the VFs cannot be removed here: the keeper removes
+/// them once the PF is deleted and the lock released, and enables refuse their names meanwhile
+/// ([`crate::sriov::Refusal::LeftoverVf`]).
+///
+/// # Locks
+///
+/// The PF's device lock and the policy's lock; the rescan/remove lock, by the remover.
+fn remove_vfs(pdev: &pci::Device<Core<'_>>, keeper: &Keeper, current: u16) {
+    match pdev.rescan_locked_unadded() {
+        Some(locked) => {
+            pdev.disable_sriov(&locked);
+            dev_info!(pdev, "removed its {} VFs\n", current);
+            keeper.unbound(pdev);
+        }
+        None => {
+            dev_warn!(
+                pdev,
+                "this unbind does not hold pci_rescan_remove_lock: the {} VFs are removed once the PF is deleted\n",
+                current
+            );
+            keeper.removing(pdev);
+        }
+    }
 }

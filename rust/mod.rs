@@ -31,8 +31,9 @@
 //! - [`pci_error`]: the values of PCI error recovery (channel state, the driver's vote);
 //! - [`module_param`]: string module parameters (`module_param_string` in C);
 //! - [`module_ref`]: a reference on the module itself, to refuse `rmmod` while it is held;
-//! - [`rescan`]: the PCI rescan/remove lock for SR-IOV changes outside `sriov_configure`, and a
-//!   workqueue owned by the module;
+//! - [`rescan_lock`]: the PCI rescan/remove lock, and the proof that a thread holds it;
+//! - [`rescan`]: running an SR-IOV change under that lock from a callback that holds the device
+//!   lock, and a workqueue owned by the module;
 //! - [`uevent`]: `change` uevents with variables.
 //!
 //! The macros ([`crate::device_attribute_groups`], [`crate::module_param_string`]) name these
@@ -50,5 +51,6 @@ pub mod pci_driver;
 pub mod pci_error;
 pub mod pci_sriov;
 pub mod rescan;
+pub mod rescan_lock;
 pub mod uevent;
 pub mod vf_binds;

@@ -36,6 +36,7 @@ use super::{
         ChannelState,
         ErsResult, //
     },
+    rescan_lock::RescanLocked,
 };
 use core::marker::PhantomData;
 use kernel::{
@@ -89,8 +90,13 @@ pub struct DynamicId {
 ///     fn probe(_: &pci::Device<Core<'_>>, _: Pin<&()>, _: Option<&()>) -> impl PinInit<Self, Error> {
 ///         Ok(PfStub)
 ///     }
-///     fn sriov_configure(dev: &pci::Device<Core<'_>>, _: Pin<&Self>, n: u16) -> Result<u16> {
-///         if n == 0 { dev.disable_sriov() } else { dev.enable_sriov(n)? }
+///     fn sriov_configure(
+///         dev: &pci::Device<Core<'_>>,
+///         _: Pin<&Self>,
+///         n: u16,
+///         locked: &RescanLocked<'_>,
+///     ) -> Result<u16> {
+///         if n == 0 { dev.disable_sriov(locked) } else { dev.enable_sriov(n, locked)? }
 ///         Ok(n)
 ///     }
 /// }
@@ -181,10 +187,15 @@ pub trait Driver: Send + Sync + 'static {
     /// The PCI core has already refused a count above `sriov_totalvfs` (`ERANGE`), a change
     /// between two non-zero counts (`EBUSY`) and a write of the current count (a no-op). Returns
     /// the number of VFs now enabled.
+    ///
+    /// # Locks
+    ///
+    /// The PCI core holds the device lock and `pci_rescan_remove_lock` (`locked`).
     fn sriov_configure(
         dev: &pci::Device<device::Core<'_>>,
         this: Pin<&Self>,
         nr_virtfn: u16,
+        locked: &RescanLocked<'_>,
     ) -> Result<u16>;
 }
 
@@ -390,9 +401,13 @@ impl<T: Driver> Registration<T> {
         // is held here.
         let data = unsafe { dev.as_ref().drvdata_borrow::<T>() };
 
+        // SAFETY: `sriov_numvfs_store()` calls `sriov_configure` between
+        // `pci_lock_rescan_remove()` and `pci_unlock_rescan_remove()` (`drivers/pci/iov.c`, Linux
+        // 7.2 and 7.3), in this thread: the lock is held for the call.
+        let locked = unsafe { RescanLocked::assume() };
         from_result(|| {
             let nr = u16::try_from(nr_virtfn).map_err(|_| ERANGE)?;
-            Ok(i32::from(T::sriov_configure(dev, data, nr)?))
+            Ok(i32::from(T::sriov_configure(dev, data, nr, &locked)?))
         })
     }
 }

@@ -19,7 +19,13 @@
 //! `vfs_assigned`, `is_added` and `save_state`/`restore_state`: not merged. Future home:
 //! `rust/kernel/pci/sriov.rs`, as inherent methods of `pci::Device`.
 
-use super::pci_dev::raw;
+use super::{
+    pci_dev::raw,
+    rescan_lock::{
+        self,
+        RescanLocked, //
+    },
+};
 use core::ptr::NonNull;
 use kernel::{
     bindings,
@@ -291,17 +297,22 @@ pub trait SriovCore {
     #[cfg(not(linux_7_3))]
     fn sriov_get_totalvfs(&self) -> Option<core::num::NonZero<u16>>;
 
-    /// Enables `nr_virtfn` VFs (`pci_enable_sriov()`).
+    /// Enables `nr_virtfn` VFs (`pci_enable_sriov()`), under the rescan/remove lock.
     ///
     /// Fails with the PCI core's error: `EINVAL` for a count above `sriov_totalvfs`, `EBUSY` when
-    /// VFs are already enabled, `ENOMEM` or `EIO` when the VFs cannot be set up.
-    fn enable_sriov(&self, nr_virtfn: u16) -> Result;
+    /// VFs are already enabled, `ENOMEM` or `EIO` when the VFs cannot be set up. The caller
+    /// checks [`SriovCore::leftover_vf`] first: the core adds the VFs without looking.
+    fn enable_sriov(&self, nr_virtfn: u16, locked: &RescanLocked<'_>) -> Result;
 
-    /// Disables all VFs (`pci_disable_sriov()`), removing their devices first.
-    ///
-    /// The running thread must hold the PCI core's rescan/remove lock, as around
-    /// `sriov_configure`, in a removal's `remove`, or through [`super::rescan::run_locked`].
-    fn disable_sriov(&self);
+    /// Disables all VFs (`pci_disable_sriov()`), removing their devices first, under the
+    /// rescan/remove lock (around `sriov_configure`, in a removal's `remove`, or through
+    /// [`super::rescan::run_locked`]).
+    fn disable_sriov(&self, locked: &RescanLocked<'_>);
+
+    /// A VF device that an earlier device at this PF's address left behind (its PF was removed,
+    /// and the VF's own removal is still waiting, for example for its VFIO user), if one
+    /// exists: new VFs would take its name, and the PCI core would add a second device under it.
+    fn leftover_vf(&self, locked: &RescanLocked<'_>) -> Option<ARef<pci::Device>>;
 
     /// Saves the device's configuration, SR-IOV included (`pci_save_state()`), for
     /// [`SriovCore::restore_state`] after a reset.
@@ -310,6 +321,21 @@ pub trait SriovCore {
     /// Writes the saved configuration back (`pci_restore_state()`), SR-IOV included: after a
     /// reset that cleared VF Enable, the VFs are enabled again with the same count.
     fn restore_state(&self);
+
+    /// The proof that the rescan/remove lock is held, for a callback that runs while the device
+    /// is not on the bus (`PCI_DEV_ADDED` clear): the enumeration's first probe, or `remove`
+    /// in the device's removal. `None` when the device is on the bus, or when lockdep says this
+    /// thread does not hold the lock (a bind or an unbind that raced a removal).
+    ///
+    /// Without lockdep the flag is the proof: `pci_stop_dev()` clears it and
+    /// `pci_bus_add_device()` sets it, both under the lock, and a remover holds the lock until
+    /// the device is deleted, which needs the device lock first (`device_del()`): the lock is
+    /// held by this thread or by a remover that cannot go on before this callback returns, and
+    /// no other thread adds or removes devices meanwhile. Two paths break that argument, and
+    /// only the lockdep check catches them: an asynchronous probe that runs after its
+    /// enumerator let the lock go but before it marked the device added, and VMD, which removes
+    /// its bus without the lock (`vmd_remove()`).
+    fn rescan_locked_unadded(&self) -> Option<RescanLocked<'_>>;
 }
 
 impl<'a> SriovCore for pci::Device<device::Core<'a>> {
@@ -324,16 +350,46 @@ impl<'a> SriovCore for pci::Device<device::Core<'a>> {
     }
 
     #[inline]
-    fn enable_sriov(&self, nr_virtfn: u16) -> Result {
-        // SAFETY: `raw(self)` is a valid `struct pci_dev` and the `Core` context guarantees the
-        // device lock is held, as the PCI core requires for changing the SR-IOV configuration.
+    fn enable_sriov(&self, nr_virtfn: u16, _locked: &RescanLocked<'_>) -> Result {
+        // SAFETY: `raw(self)` is a valid `struct pci_dev`; the `Core` context guarantees the
+        // device lock and `_locked` the rescan/remove lock, which the PCI core holds itself
+        // around `sriov_configure` (`sriov_numvfs_store()`, `drivers/pci/iov.c`).
         to_result(unsafe { bindings::pci_enable_sriov(raw(self), i32::from(nr_virtfn)) })
     }
 
     #[inline]
-    fn disable_sriov(&self) {
+    fn disable_sriov(&self, _locked: &RescanLocked<'_>) {
         // SAFETY: As for `enable_sriov`; disabling is valid in any state, a no-op without VFs.
         unsafe { bindings::pci_disable_sriov(raw(self)) }
+    }
+
+    fn leftover_vf(&self, _locked: &RescanLocked<'_>) -> Option<ARef<pci::Device>> {
+        let pf = raw(self);
+        let name = self.as_ref().name().to_bytes();
+        let mut found = None;
+        let mut cur: *mut bindings::pci_dev = core::ptr::null_mut();
+        loop {
+            // SAFETY: As in `for_each_vf`: each `cur` is valid and referenced until the next call.
+            cur = unsafe { bindings::pci_get_device(!0, !0, cur) };
+            if cur.is_null() {
+                break;
+            }
+            // SAFETY: `cur` is valid and referenced. A VF's `physfn` is set at its creation and
+            // referenced until `pci_iov_remove_virtfn()` or its release, and no VF is removed
+            // while `_locked` holds the rescan/remove lock, so the old PF is valid; its name
+            // lives as long as its kobject.
+            let leftover = unsafe {
+                let old = (*cur).__bindgen_anon_1.physfn;
+                (*cur).is_virtfn() != 0
+                    && !core::ptr::eq(old, pf)
+                    && CStr::from_char_ptr((*old).dev.kobj.name).to_bytes() == name
+            };
+            if leftover && found.is_none() {
+                // SAFETY: `cur` is valid for the call.
+                found = unsafe { get_ref(cur) };
+            }
+        }
+        found
     }
 
     #[inline]
@@ -347,5 +403,14 @@ impl<'a> SriovCore for pci::Device<device::Core<'a>> {
     fn restore_state(&self) {
         // SAFETY: As for `save_state`; without a saved state the function does nothing.
         unsafe { bindings::pci_restore_state(raw(self)) }
+    }
+
+    fn rescan_locked_unadded(&self) -> Option<RescanLocked<'_>> {
+        if self.is_added() || !rescan_lock::lockdep_allows() {
+            return None;
+        }
+        // SAFETY: See the trait method: the lock is held while this device lock is, which the
+        // `Core` context holds for at least the borrow of `self`.
+        Some(unsafe { RescanLocked::assume() })
     }
 }
