@@ -282,20 +282,15 @@ pub(crate) fn probe<'a, 'b, 'c>(
             let n = vfs.n;
             this.with_policy(|guard| {
                 // The path of a `sriov_numvfs` write, under the same locks. Off the bus, the
-                // enumerator holds the rescan/remove lock (this is its first probe), unless
-                // lockdep says otherwise (a bind that raced a removal): then nothing is
-                // enabled. On the bus, `run_locked` takes it. A failure is logged and leaves
-                // the PF bound without VFs.
+                // enumerator holds the rescan/remove lock (this is its first probe; a bind
+                // during a removal finds the remover holding it); on the bus, `run_locked`
+                // takes it. A failure is logged and leaves the PF bound without VFs.
                 if !pdev.is_added() {
                     match pdev.rescan_locked_unadded() {
                         Some(locked) => {
                             let _ = this.configure(pdev, guard, n, &locked);
                         }
-                        None => dev_warn!(
-                            pdev,
-                            "num_vfs={} not enabled: the PF is off the bus and this bind does not hold pci_rescan_remove_lock (a bind during its removal)\n",
-                            n
-                        ),
+                        None => dev_warn!(pdev, "num_vfs={} not enabled: the PF left the bus\n", n),
                     }
                     return;
                 }

@@ -8,10 +8,7 @@
 
 use crate::{
     adoption::Keeper,
-    kext::{
-        notifier::BusNotifier,
-        rescan_lock, //
-    },
+    kext::notifier::BusNotifier,
     params::Config, //
 };
 use kernel::{
@@ -50,8 +47,6 @@ pub(crate) struct Shared {
 impl Shared {
     /// The driver-wide data of a driver loaded with `config`, with no kept VFs.
     pub(crate) fn new(config: Config) -> impl PinInit<Self, Error> {
-        // Before the driver registers: its callbacks ask lockdep about the rescan/remove lock.
-        rescan_lock::learn();
         try_pin_init!(Self {
             config,
             keeper <- BusNotifier::new(Keeper::new()),

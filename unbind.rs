@@ -19,6 +19,7 @@ use crate::{
             SriovRelations, //
         },
         rescan::run_locked,
+        rescan_lock::RescanLocked,
         vf_binds::{
             StoppedVfBinds,
             VfBinds, //
@@ -108,7 +109,14 @@ pub(crate) fn unbind(pdev: &pci::Device<Core<'_>>, shared: Pin<&Shared>, this: &
             Event::Removed.send(pdev);
             // The VFs go whatever their use: their unbinds must not pin the module again.
             watch.detach();
-            remove_vfs(pdev, keeper, current);
+            // Off the bus from the start: this is the remover's own unbind, unless `rmmod`'s
+            // detach took the device lock after the remover cleared the flag.
+            let lock = if shared::unloading() {
+                None
+            } else {
+                pdev.rescan_locked_unadded()
+            };
+            remove_vfs(pdev, keeper, current, lock);
         }
         UnbindAction::Disable => {
             if locked && in_use > 0 {
@@ -133,7 +141,9 @@ pub(crate) fn unbind(pdev: &pci::Device<Core<'_>>, shared: Pin<&Shared>, this: &
                         "unbind: the PF is being removed: its {} VFs are removed with it\n",
                         current
                     );
-                    remove_vfs(pdev, keeper, current);
+                    // The removal began during this unbind: its remover holds the lock and
+                    // waits for this device lock.
+                    remove_vfs(pdev, keeper, current, None);
                 }
                 Err(e) => {
                     dev_err!(
@@ -204,17 +214,20 @@ pub(crate) fn unbind(pdev: &pci::Device<Core<'_>>, shared: Pin<&Shared>, this: &
 /// names of the new ones. A VF's removal waits for its driver to let go (vfio-pci waits for its
 /// user).
 ///
-/// When lockdep shows that this thread does not hold `pci_rescan_remove_lock` (an unbind that
-/// took the device lock just before the remover cleared `PCI_DEV_ADDED`; the remover holds the
-/// lock and waits for this device lock), the VFs cannot be removed here: the keeper removes
-/// them once the PF is deleted and the lock released, and enables refuse their names meanwhile
-/// ([`crate::sriov::Refusal::LeftoverVf`]).
+/// Without `lock` (an unbind that is not the remover's: the remover holds the lock and waits
+/// for this device lock), the keeper removes the VFs once the PF is deleted and the lock
+/// released, and enables refuse their names meanwhile ([`crate::sriov::Refusal::LeftoverVf`]).
 ///
 /// # Locks
 ///
-/// The PF's device lock and the policy's lock; the rescan/remove lock, by the remover.
-fn remove_vfs(pdev: &pci::Device<Core<'_>>, keeper: &Keeper, current: u16) {
-    match pdev.rescan_locked_unadded() {
+/// The PF's device lock and the policy's lock; the rescan/remove lock (`lock`), by the remover.
+fn remove_vfs(
+    pdev: &pci::Device<Core<'_>>,
+    keeper: &Keeper,
+    current: u16,
+    lock: Option<RescanLocked<'_>>,
+) {
+    match lock {
         Some(locked) => {
             pdev.disable_sriov(&locked);
             dev_info!(pdev, "removed its {} VFs\n", current);
@@ -223,7 +236,7 @@ fn remove_vfs(pdev: &pci::Device<Core<'_>>, keeper: &Keeper, current: u16) {
         None => {
             dev_warn!(
                 pdev,
-                "this unbind does not hold pci_rescan_remove_lock: the {} VFs are removed once the PF is deleted\n",
+                "this unbind is not the removal's own: the {} VFs are removed once the PF is deleted\n",
                 current
             );
             keeper.removing(pdev);

@@ -19,13 +19,7 @@
 //! `vfs_assigned`, `is_added` and `save_state`/`restore_state`: not merged. Future home:
 //! `rust/kernel/pci/sriov.rs`, as inherent methods of `pci::Device`.
 
-use super::{
-    pci_dev::raw,
-    rescan_lock::{
-        self,
-        RescanLocked, //
-    },
-};
+use super::{pci_dev::raw, rescan_lock::RescanLocked};
 use core::ptr::NonNull;
 use kernel::{
     bindings,
@@ -323,18 +317,19 @@ pub trait SriovCore {
     fn restore_state(&self);
 
     /// The proof that the rescan/remove lock is held, for a callback that runs while the device
-    /// is not on the bus (`PCI_DEV_ADDED` clear): the enumeration's first probe, or `remove`
-    /// in the device's removal. `None` when the device is on the bus, or when lockdep says this
-    /// thread does not hold the lock (a bind or an unbind that raced a removal).
+    /// is off the bus (`PCI_DEV_ADDED` clear): the enumeration's first probe, or `remove` in
+    /// the device's removal. `None` while the device is on the bus.
     ///
-    /// Without lockdep the flag is the proof: `pci_stop_dev()` clears it and
-    /// `pci_bus_add_device()` sets it, both under the lock, and a remover holds the lock until
-    /// the device is deleted, which needs the device lock first (`device_del()`): the lock is
-    /// held by this thread or by a remover that cannot go on before this callback returns, and
-    /// no other thread adds or removes devices meanwhile. Two paths break that argument, and
-    /// only the lockdep check catches them: an asynchronous probe that runs after its
-    /// enumerator let the lock go but before it marked the device added, and VMD, which removes
-    /// its bus without the lock (`vmd_remove()`).
+    /// The flag is the proof: `pci_stop_dev()` clears it and `pci_bus_add_device()` sets it,
+    /// both under the lock, and a remover holds the lock until it has deleted the device, which
+    /// needs the device lock first (`device_del()`). So the lock is held by this thread, or by a
+    /// remover that cannot go on before this callback returns: no other thread adds or removes
+    /// devices meanwhile. Three paths break the argument, and callers that can tell them apart
+    /// do not use this: a plain unbind that took the device lock after the remover cleared the
+    /// flag (the devices are safe, but lockdep's `lockdep_assert_held()` in
+    /// `pci_stop_and_remove_bus_device()` sees another thread's lock), an asynchronous probe
+    /// that runs after its enumerator let the lock go but before it marked the device added,
+    /// and VMD, which removes its bus without the lock (`vmd_remove()`).
     fn rescan_locked_unadded(&self) -> Option<RescanLocked<'_>>;
 }
 
@@ -406,7 +401,7 @@ impl<'a> SriovCore for pci::Device<device::Core<'a>> {
     }
 
     fn rescan_locked_unadded(&self) -> Option<RescanLocked<'_>> {
-        if self.is_added() || !rescan_lock::lockdep_allows() {
+        if self.is_added() {
             return None;
         }
         // SAFETY: See the trait method: the lock is held while this device lock is, which the
