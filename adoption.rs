@@ -35,6 +35,7 @@ use crate::{
             BusNotify, //
         },
         pci_sriov::{
+            SriovCore,
             SriovDevice,
             SriovRelations, //
         },
@@ -49,6 +50,7 @@ use crate::{
     vf_token::VfToken, //
 };
 use kernel::{
+    device::Core,
     new_mutex, pci,
     prelude::*,
     sync::{
@@ -347,6 +349,36 @@ impl Keeper {
             "the kept VFs were all released: dropping their lock and token; pf_stub can be unloaded\n"
         );
     }
+}
+
+/// Whether the kept VFs of `pf` still work in hardware: VF Enable set in its SR-IOV Control
+/// register. A bus reset while the PF had no driver (error recovery of its hierarchy) clears it
+/// and nobody restores it; this restores the PF's configuration from the PCI core's copy
+/// (`pci_restore_state()` brings VF Enable back with the same count) and checks again. `false`
+/// (logged) when the VFs stay dead: they must not be adopted as if they worked.
+///
+/// # Locks
+///
+/// The PF's device lock (`Core`), at bind.
+pub(crate) fn vfs_alive(pf: &pci::Device<Core<'_>>, num_vf: u16) -> bool {
+    if pf.vf_enable_in_hw() != Some(false) {
+        return true;
+    }
+    pf.restore_state();
+    if pf.vf_enable_in_hw() == Some(true) {
+        dev_warn!(
+            pf.as_ref(),
+            "VF Enable was clear (a reset while the PF had no driver): restored the PF's configuration and its {} VFs\n",
+            num_vf
+        );
+        return true;
+    }
+    dev_err!(
+        pf.as_ref(),
+        "not adopting the {} kept VFs: VF Enable is clear in hardware and could not be restored; disable and enable them again\n",
+        num_vf
+    );
+    false
 }
 
 /// Ends pf_stub's hold on `pf`: sets its `driver_override` back to what it was before the hold,

@@ -184,7 +184,11 @@ pub(crate) fn probe<'a, 'b, 'c>(
         // reserves the slot this PF's unbind may fill.
         let current = pdev.num_vf();
         let kept = match shared.keeper().bind(pdev)? {
-            Adoption::Adopt(k) => Some(k),
+            Adoption::Adopt(k) if adoption::vfs_alive(pdev, k.num_vf) => Some(k),
+            Adoption::Adopt(mut k) => {
+                adoption::release_hold(pdev, k.held.take());
+                None
+            }
             Adoption::Stale => {
                 dev_warn!(
                     pdev,

@@ -82,6 +82,13 @@ pub trait SriovDevice {
     /// `pci_rescan_remove_lock`.
     fn is_added(&self) -> bool;
 
+    /// Reads VF Enable in the device's SR-IOV Control register: `None` without the capability
+    /// or when the device does not answer (a read of all ones).
+    ///
+    /// The PCI core's `num_VFs` says what was enabled; this says whether the hardware still
+    /// has it (a bus reset clears it, and nobody restores it for a PF without a driver).
+    fn vf_enable_in_hw(&self) -> Option<bool>;
+
     /// Returns the PF of this VF (`pci_physfn()`), or [`None`] if the device is not a VF.
     ///
     /// Unlike `pci_physfn()`, a device that is not a VF does not get itself back.
@@ -121,6 +128,28 @@ impl<Ctx: device::DeviceContext> SriovDevice for pci::Device<Ctx> {
     #[inline]
     fn is_added(&self) -> bool {
         test_priv_flag(self, PCI_DEV_ADDED)
+    }
+
+    fn vf_enable_in_hw(&self) -> Option<bool> {
+        // `PCI_EXT_CAP_ID_SRIOV`, `PCI_SRIOV_CTRL` and `PCI_SRIOV_CTRL_VFE`
+        // (`include/uapi/linux/pci_regs.h`).
+        const SRIOV: i32 = 0x10;
+        const CTRL: u16 = 0x08;
+        const VFE: u16 = 0x01;
+        // SAFETY: `raw(self)` is a valid `struct pci_dev`; the search reads config space only.
+        let pos = unsafe { bindings::pci_find_ext_capability(raw(self), SRIOV) };
+        if pos == 0 {
+            return None;
+        }
+        let mut ctrl: u16 = 0;
+        // SAFETY: As above; `ctrl` is a valid place for the word read.
+        let r = unsafe {
+            bindings::pci_read_config_word(raw(self), i32::from(pos) + i32::from(CTRL), &mut ctrl)
+        };
+        if r != 0 || ctrl == u16::MAX {
+            return None;
+        }
+        Some(ctrl & VFE != 0)
     }
 
     #[inline]
