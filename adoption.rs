@@ -115,9 +115,25 @@ impl<K, V> Store<K, V> {
     /// the record whose key `is_key` accepts, if any.
     pub(crate) fn bind(&mut self, is_key: impl Fn(&K) -> bool) -> Result<Option<(K, V)>> {
         let bound = self.bound + 1;
-        self.list.reserve(bound, GFP_KERNEL)?;
+        // Room for every record stored and one more for each bound PF.
+        let want = self.list.len() + bound;
+        if self.list.capacity() < want {
+            self.grow(want)?;
+        }
         self.bound = bound;
         Ok(self.take(|k, _| is_key(k)))
+    }
+
+    /// Moves the records into a new buffer with room for `want`, then wipes the old one before
+    /// it is freed: records carry VF tokens, and a reallocation would leave copies behind.
+    fn grow(&mut self, want: usize) -> Result {
+        let mut list = KVec::with_capacity(want.max(self.list.capacity() * 2), GFP_KERNEL)?;
+        while let Some(rec) = self.list.pop() {
+            list.push_within_capacity(rec).map_err(|_| ENOMEM)?;
+        }
+        wipe(self.list.spare_capacity_mut());
+        self.list = list;
+        Ok(())
     }
 
     /// At unbind: gives the slot back, storing `rec` in it if given. Never allocates; fails
@@ -133,7 +149,16 @@ impl<K, V> Store<K, V> {
     /// Takes out the first record that `pred` accepts.
     pub(crate) fn take(&mut self, mut pred: impl FnMut(&K, &V) -> bool) -> Option<(K, V)> {
         let i = self.list.iter().position(|(k, v)| pred(k, v))?;
-        self.list.remove(i).ok()
+        let rec = self.list.remove(i).ok();
+        // The records behind `i` moved down one place: the slot they left holds a copy of the
+        // last one, token included.
+        wipe(
+            self.list
+                .spare_capacity_mut()
+                .get_mut(..1)
+                .unwrap_or_default(),
+        );
+        rec
     }
 
     /// Whether any record satisfies `pred`.
@@ -146,6 +171,15 @@ impl<K, V> Store<K, V> {
     pub(crate) fn len(&self) -> usize {
         self.list.len()
     }
+}
+
+/// Zeroes unused slots of a record buffer, so that no copy of a record (and of its VF token)
+/// outlives it in memory.
+fn wipe<T>(slots: &mut [core::mem::MaybeUninit<T>]) {
+    for slot in slots.iter_mut() {
+        *slot = core::mem::MaybeUninit::zeroed();
+    }
+    core::hint::black_box(slots);
 }
 
 /// The records, each identified by the PF's device (not its name: a PF removed and found again

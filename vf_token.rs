@@ -40,8 +40,10 @@ impl VfToken {
         if text.len() != TEXT_LEN {
             return Err(EINVAL);
         }
-        // The 32 hex digits without the hyphens, each a nibble, most significant first.
-        let mut bytes = [0u8; 16];
+        // The 32 hex digits without the hyphens, each a nibble, most significant first, parsed
+        // into the token itself so that its `Drop` wipes a half-parsed secret on a refusal.
+        let mut token = Self([0u8; 16]);
+        let bytes = &mut token.0;
         let mut n = 0;
         for (i, &c) in text.iter().enumerate() {
             if HYPHENS.contains(&i) {
@@ -58,7 +60,7 @@ impl VfToken {
         if bytes.iter().all(|&b| b == 0) {
             return Err(EINVAL);
         }
-        Ok(Self(bytes))
+        Ok(token)
     }
 
     /// Compares two tokens in time independent of where they differ.
