@@ -20,7 +20,7 @@
 //!   Linux versions pf_stub supports (7.2 and 7.3);
 //! - [`pci_dev`]: the C `struct pci_dev` behind a [`kernel::pci::Device`];
 //! - [`pci_sriov`]: SR-IOV methods on [`kernel::pci::Device`] (`is_physfn`, `is_virtfn`,
-//!   `num_vf`, `physfn`, `virtfn`, `enable_sriov`, `disable_sriov`, ...) and a PF's VFs;
+//!   `num_vf`, `virtfn`, `enable_sriov`, `disable_sriov`, ...) and a PF's VFs;
 //! - [`pci_driver`]: a PCI driver whose driver implements `sriov_configure`, has driver
 //!   attributes and error and reset callbacks and takes dynamic IDs, and its registration;
 //! - [`driver_override`]: reading and setting a device's `driver_override`;

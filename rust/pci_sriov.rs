@@ -4,7 +4,7 @@
 //! Functions (VFs).
 //!
 //! The names are those of the C API and of the upstream series: `is_virtfn`, `is_physfn`,
-//! `num_vf`, `physfn`, and, with the device lock held ([`SriovCore`]), `enable_sriov` and
+//! `num_vf`, and, with the device lock held ([`SriovCore`]), `enable_sriov` and
 //! `disable_sriov`; plus what a PF driver without a device of its own needs: a PF's VFs
 //! ([`SriovRelations`]) and whether a device is still on the bus ([`SriovDevice::is_added`]).
 //!
@@ -88,11 +88,6 @@ pub trait SriovDevice {
     /// The PCI core's `num_VFs` says what was enabled; this says whether the hardware still
     /// has it (a bus reset clears it, and nobody restores it for a PF without a driver).
     fn vf_enable_in_hw(&self) -> Option<bool>;
-
-    /// Returns the PF of this VF (`pci_physfn()`), or [`None`] if the device is not a VF.
-    ///
-    /// Unlike `pci_physfn()`, a device that is not a VF does not get itself back.
-    fn physfn(&self) -> Option<&pci::Device>;
 }
 
 impl<Ctx: device::DeviceContext> SriovDevice for pci::Device<Ctx> {
@@ -150,18 +145,6 @@ impl<Ctx: device::DeviceContext> SriovDevice for pci::Device<Ctx> {
             return None;
         }
         Some(ctrl & VFE != 0)
-    }
-
-    #[inline]
-    fn physfn(&self) -> Option<&pci::Device> {
-        if !self.is_virtfn() {
-            return None;
-        }
-        // SAFETY: `raw(self)` is a valid `struct pci_dev` of a VF, whose `physfn` member of the
-        // union is the one in use, set at creation; a VF holds a reference on its PF from its
-        // creation to its release (`pci_iov_add_virtfn()`, `pci_iov_release()`), so the PF
-        // outlives the borrow of `self`. `pci::Device` is a transparent wrapper of `pci_dev`.
-        unsafe { Some(&*(*raw(self)).__bindgen_anon_1.physfn.cast::<pci::Device>()) }
     }
 }
 
@@ -231,8 +214,11 @@ pub trait SriovRelations {
 impl<Ctx: device::DeviceContext> SriovRelations for pci::Device<Ctx> {
     #[inline]
     fn is_vf_of<C: device::DeviceContext>(&self, pf: &pci::Device<C>) -> bool {
-        self.physfn()
-            .is_some_and(|p| core::ptr::eq(raw(p), raw(pf)))
+        // Only the address is compared: a VF drops its reference on its PF when it is removed
+        // (`pci_iov_remove_virtfn()`), so a VF that outlives that must not reach the PF.
+        // SAFETY: `raw(self)` is a valid `struct pci_dev`; for a VF the union's `physfn` member
+        // is the one in use, set at creation and never changed; it is not dereferenced.
+        self.is_virtfn() && core::ptr::eq(unsafe { (*raw(self)).__bindgen_anon_1.physfn }, raw(pf))
     }
 
     fn num_vf_in_use(&self, failed: Option<&pci::Device>) -> u16 {
