@@ -88,6 +88,48 @@ while [ "$r" -lt "$ROUNDS" ]; do
 	unbind "$pf"
 	r=$((r + 1))
 done
+# Binds inside a removal: the PF removed while PM resets hold its device lock (the removal waits
+# between its unbind and its deletion of the PF) and a loop binds pf_stub to it again and again
+# (its bind file and drivers_probe, as an orchestrator re-binding on the unbind uevent does),
+# with num_vfs=2 so that a bind that gets in enables VFs. No bind may leave VFs without their
+# PF, and no write may hang.
+BIND_ROUNDS=${PFSTUB_RACE_BIND_ROUNDS:-20}
+[ -d /sys/module/pf_stub ] && { rmmod pf_stub || fail "rmmod failed before the bind rounds"; }
+insmod "$PFSTUB_KO" num_vfs=2 || fail "insmod num_vfs=2 failed"
+r=0
+while [ "$r" -lt "$BIND_ROUNDS" ]; do
+	bind_to "$pf" || fail "bind round $r: $pf did not bind"
+	expect_vfs "$pf" 2
+	deadline=$(($(date +%s) + BOUND))
+	echo pm >"$SYS/$pf/reset_method" 2>/dev/null || fail "$pf has no PM reset"
+	(while [ -e "$SYS/$pf/reset" ]; do echo 1 >"$SYS/$pf/reset"; done) 2>/dev/null &
+	hog=$!
+	(while [ -e "$SYS/$pf" ]; do
+		echo "$pf" >/sys/bus/pci/drivers/pf_stub/bind
+		echo "$pf" >/sys/bus/pci/drivers_probe
+	done) 2>/dev/null &
+	binder=$!
+	sleep 1
+	echo 1 >"$SYS/$pf/remove" &
+	a=$!
+	wait_bounded "$a" "remove of $pf with binds"
+	wait_bounded "$binder" "the bind loop"
+	kill "$hog" 2>/dev/null; wait "$hog" 2>/dev/null
+	no_orphan_vf
+	echo 1 >/sys/bus/pci/rescan
+	i=0
+	while ! [ -e "$SYS/$pf/sriov_numvfs" ] && [ "$i" -lt 30 ]; do sleep 1; i=$((i + 1)); done
+	[ -e "$SYS/$pf" ] || fail "bind round $r: $pf did not come back"
+	no_orphan_vf
+	r=$((r + 1))
+done
+note "binds inside a removal: $BIND_ROUNDS rounds, no VF outlived its PF"
+for l in "$SYS/$pf"/virtfn*; do
+	v=$(basename "$(readlink "$l")")
+	[ -e "$SYS/$v/driver" ] && echo "$v" >"$SYS/$v/driver/unbind"
+done
+[ "$(driver_of "$pf")" = pf_stub ] && expect_write OK "$SYS/$pf/sriov_lock" unlock
+unbind "$pf"
 [ -d /sys/module/pf_stub ] && { rmmod pf_stub || fail "rmmod failed at the end"; }
 # When the removal's walk from the root port reached the VFs before pf_stub's unbind (racing it)
 # could remove them with the PF, Linux 7.2 leaks the PF as it does on surprise removal.
