@@ -316,54 +316,150 @@ mod cases {
         }
     }
 
-    /// The arguments of `on_unbind`: (removing, unloading, current, assigned, in_use, locked).
-    type UnbindArgs = (bool, bool, u16, u16, u16, bool);
+    /// A PF on the bus, unlocked, with no VFs: each case changes what it tests.
+    const NO_VFS: UnbindFacts = UnbindFacts {
+        removing: false,
+        unloading: false,
+        current: 0,
+        assigned: 0,
+        in_use: 0,
+        locked: false,
+    };
 
-    /// Checks `on_unbind` against a table of (arguments, expected action).
-    fn check_unbind(cases: &[(UnbindArgs, UnbindAction)]) {
-        for &((removing, unloading, current, assigned, in_use, locked), want) in cases {
-            assert_eq!(
-                on_unbind(removing, unloading, current, assigned, in_use, locked),
-                want
-            );
+    /// Checks `on_unbind` against a table of (facts, expected action).
+    fn check_unbind(cases: &[(UnbindFacts, UnbindAction)]) {
+        for (facts, want) in cases {
+            assert_eq!(on_unbind(facts), *want);
         }
     }
 
     #[test]
     fn unbind_disables_unless_assigned() {
-        // (removing, unloading, current, assigned, in_use, locked) => action
+        let f = NO_VFS;
         check_unbind(&[
-            ((false, false, 0, 0, 0, false), UnbindAction::Nothing),
-            ((false, false, 0, 0, 0, true), UnbindAction::Nothing),
-            ((false, false, 8, 0, 0, false), UnbindAction::Disable),
-            ((false, false, 8, 0, 3, false), UnbindAction::Disable),
-            ((false, false, 8, 0, 0, true), UnbindAction::Disable),
-            ((false, false, 8, 1, 0, false), UnbindAction::Keep),
-            ((false, false, 8, 0, 1, true), UnbindAction::KeepLocked),
-            ((false, false, 8, 1, 1, true), UnbindAction::KeepLocked),
+            (f, UnbindAction::Nothing),
+            (UnbindFacts { locked: true, ..f }, UnbindAction::Nothing),
+            (UnbindFacts { current: 8, ..f }, UnbindAction::Disable),
+            (
+                UnbindFacts {
+                    current: 8,
+                    in_use: 3,
+                    ..f
+                },
+                UnbindAction::Disable,
+            ),
+            (
+                UnbindFacts {
+                    current: 8,
+                    locked: true,
+                    ..f
+                },
+                UnbindAction::Disable,
+            ),
+            (
+                UnbindFacts {
+                    current: 8,
+                    assigned: 1,
+                    ..f
+                },
+                UnbindAction::Keep,
+            ),
+            (
+                UnbindFacts {
+                    current: 8,
+                    in_use: 1,
+                    locked: true,
+                    ..f
+                },
+                UnbindAction::KeepLocked,
+            ),
+            (
+                UnbindFacts {
+                    current: 8,
+                    assigned: 1,
+                    in_use: 1,
+                    locked: true,
+                    ..f
+                },
+                UnbindAction::KeepLocked,
+            ),
         ]);
     }
 
     #[test]
     fn removal_takes_the_vfs_whatever_the_lock() {
-        // (removing, unloading, current, assigned, in_use, locked) => action
+        let f = UnbindFacts {
+            removing: true,
+            ..NO_VFS
+        };
         check_unbind(&[
-            ((true, false, 0, 0, 0, true), UnbindAction::Nothing),
-            ((true, false, 8, 0, 0, false), UnbindAction::Remove),
-            ((true, false, 8, 0, 8, true), UnbindAction::Remove),
-            ((true, false, 8, 2, 2, true), UnbindAction::Remove),
-            ((true, false, 8, 1, 0, false), UnbindAction::Remove),
+            (UnbindFacts { locked: true, ..f }, UnbindAction::Nothing),
+            (UnbindFacts { current: 8, ..f }, UnbindAction::Remove),
+            (
+                UnbindFacts {
+                    current: 8,
+                    in_use: 8,
+                    locked: true,
+                    ..f
+                },
+                UnbindAction::Remove,
+            ),
+            (
+                UnbindFacts {
+                    current: 8,
+                    assigned: 2,
+                    in_use: 2,
+                    locked: true,
+                    ..f
+                },
+                UnbindAction::Remove,
+            ),
+            (
+                UnbindFacts {
+                    current: 8,
+                    assigned: 1,
+                    ..f
+                },
+                UnbindAction::Remove,
+            ),
         ]);
     }
 
     #[test]
     fn rmmod_never_keeps_vfs() {
-        // (removing, unloading, current, assigned, in_use, locked) => action
+        let f = UnbindFacts {
+            unloading: true,
+            ..NO_VFS
+        };
         check_unbind(&[
-            ((false, true, 8, 0, 8, true), UnbindAction::Disable),
-            ((false, true, 8, 1, 0, false), UnbindAction::Keep),
-            ((true, true, 8, 0, 8, true), UnbindAction::Remove),
-            ((false, true, 0, 0, 0, true), UnbindAction::Nothing),
+            (
+                UnbindFacts {
+                    current: 8,
+                    in_use: 8,
+                    locked: true,
+                    ..f
+                },
+                UnbindAction::Disable,
+            ),
+            (
+                UnbindFacts {
+                    current: 8,
+                    assigned: 1,
+                    ..f
+                },
+                UnbindAction::Keep,
+            ),
+            (
+                UnbindFacts {
+                    removing: true,
+                    current: 8,
+                    in_use: 8,
+                    locked: true,
+                    ..f
+                },
+                UnbindAction::Remove,
+            ),
+            (UnbindFacts { locked: true, ..f }, UnbindAction::Nothing),
         ]);
     }
 
