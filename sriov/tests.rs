@@ -316,15 +316,49 @@ mod cases {
         }
     }
 
-    /// A PF on the bus, unlocked, with no VFs: each case changes what it tests.
-    const NO_VFS: UnbindFacts = UnbindFacts {
-        removing: false,
-        unloading: false,
-        current: 0,
-        assigned: 0,
-        in_use: 0,
-        locked: false,
-    };
+    /// `current` VFs of a PF on the bus, unlocked, none assigned or in use, no `rmmod`: each
+    /// case adds what it tests.
+    fn vfs(current: u16) -> UnbindFacts {
+        UnbindFacts {
+            removing: false,
+            unloading: false,
+            current,
+            assigned: 0,
+            in_use: 0,
+            locked: false,
+        }
+    }
+
+    impl UnbindFacts {
+        fn removing(self) -> Self {
+            Self {
+                removing: true,
+                ..self
+            }
+        }
+
+        fn unloading(self) -> Self {
+            Self {
+                unloading: true,
+                ..self
+            }
+        }
+
+        fn assigned(self, assigned: u16) -> Self {
+            Self { assigned, ..self }
+        }
+
+        fn in_use(self, in_use: u16) -> Self {
+            Self { in_use, ..self }
+        }
+
+        fn locked(self) -> Self {
+            Self {
+                locked: true,
+                ..self
+            }
+        }
+    }
 
     /// Checks `on_unbind` against a table of (facts, expected action).
     fn check_unbind(cases: &[(UnbindFacts, UnbindAction)]) {
@@ -335,52 +369,16 @@ mod cases {
 
     #[test]
     fn unbind_disables_unless_assigned() {
-        let f = NO_VFS;
         check_unbind(&[
-            (f, UnbindAction::Nothing),
-            (UnbindFacts { locked: true, ..f }, UnbindAction::Nothing),
-            (UnbindFacts { current: 8, ..f }, UnbindAction::Disable),
+            (vfs(0), UnbindAction::Nothing),
+            (vfs(0).locked(), UnbindAction::Nothing),
+            (vfs(8), UnbindAction::Disable),
+            (vfs(8).in_use(3), UnbindAction::Disable),
+            (vfs(8).locked(), UnbindAction::Disable),
+            (vfs(8).assigned(1), UnbindAction::Keep),
+            (vfs(8).in_use(1).locked(), UnbindAction::KeepLocked),
             (
-                UnbindFacts {
-                    current: 8,
-                    in_use: 3,
-                    ..f
-                },
-                UnbindAction::Disable,
-            ),
-            (
-                UnbindFacts {
-                    current: 8,
-                    locked: true,
-                    ..f
-                },
-                UnbindAction::Disable,
-            ),
-            (
-                UnbindFacts {
-                    current: 8,
-                    assigned: 1,
-                    ..f
-                },
-                UnbindAction::Keep,
-            ),
-            (
-                UnbindFacts {
-                    current: 8,
-                    in_use: 1,
-                    locked: true,
-                    ..f
-                },
-                UnbindAction::KeepLocked,
-            ),
-            (
-                UnbindFacts {
-                    current: 8,
-                    assigned: 1,
-                    in_use: 1,
-                    locked: true,
-                    ..f
-                },
+                vfs(8).assigned(1).in_use(1).locked(),
                 UnbindAction::KeepLocked,
             ),
         ]);
@@ -388,78 +386,28 @@ mod cases {
 
     #[test]
     fn removal_takes_the_vfs_whatever_the_lock() {
-        let f = UnbindFacts {
-            removing: true,
-            ..NO_VFS
-        };
         check_unbind(&[
-            (UnbindFacts { locked: true, ..f }, UnbindAction::Nothing),
-            (UnbindFacts { current: 8, ..f }, UnbindAction::Remove),
+            (vfs(0).removing().locked(), UnbindAction::Nothing),
+            (vfs(8).removing(), UnbindAction::Remove),
+            (vfs(8).removing().in_use(8).locked(), UnbindAction::Remove),
             (
-                UnbindFacts {
-                    current: 8,
-                    in_use: 8,
-                    locked: true,
-                    ..f
-                },
+                vfs(8).removing().assigned(2).in_use(2).locked(),
                 UnbindAction::Remove,
             ),
-            (
-                UnbindFacts {
-                    current: 8,
-                    assigned: 2,
-                    in_use: 2,
-                    locked: true,
-                    ..f
-                },
-                UnbindAction::Remove,
-            ),
-            (
-                UnbindFacts {
-                    current: 8,
-                    assigned: 1,
-                    ..f
-                },
-                UnbindAction::Remove,
-            ),
+            (vfs(8).removing().assigned(1), UnbindAction::Remove),
         ]);
     }
 
     #[test]
     fn rmmod_never_keeps_vfs() {
-        let f = UnbindFacts {
-            unloading: true,
-            ..NO_VFS
-        };
         check_unbind(&[
+            (vfs(8).unloading().in_use(8).locked(), UnbindAction::Disable),
+            (vfs(8).unloading().assigned(1), UnbindAction::Keep),
             (
-                UnbindFacts {
-                    current: 8,
-                    in_use: 8,
-                    locked: true,
-                    ..f
-                },
-                UnbindAction::Disable,
-            ),
-            (
-                UnbindFacts {
-                    current: 8,
-                    assigned: 1,
-                    ..f
-                },
-                UnbindAction::Keep,
-            ),
-            (
-                UnbindFacts {
-                    removing: true,
-                    current: 8,
-                    in_use: 8,
-                    locked: true,
-                    ..f
-                },
+                vfs(8).removing().unloading().in_use(8).locked(),
                 UnbindAction::Remove,
             ),
-            (UnbindFacts { locked: true, ..f }, UnbindAction::Nothing),
+            (vfs(0).unloading().locked(), UnbindAction::Nothing),
         ]);
     }
 
