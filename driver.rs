@@ -15,10 +15,8 @@ use crate::{
         },
         rescan_lock::RescanLocked,
     },
-    pf::{
-        self,
-        PfStub, //
-    },
+    pf::PfStub,
+    probe,
     recovery,
     shared::Shared,
     unbind, //
@@ -73,7 +71,7 @@ impl pci_driver::Driver for PfStub {
         shared: Pin<&Shared>,
         _info: Option<&'static ()>,
     ) -> impl PinInit<Self, Error> {
-        pf::probe(pdev, shared)
+        probe::probe(pdev, shared)
     }
 
     fn dynamic_ids(shared: &Shared) -> &[DynamicId] {

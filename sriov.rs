@@ -213,27 +213,42 @@ pub(crate) enum UnbindAction {
     KeepLocked,
 }
 
-/// Decides what unbind does with `current` enabled VFs, of which `assigned` are assigned to a
-/// guest and `in_use` bound to a driver, under the lock state `locked`; `removing` when the PF
-/// itself is being removed (no longer on the bus), `unloading` when `rmmod` has begun: VFs bound
-/// after it checked that none was locked and in use cannot wait for an adoption.
-pub(crate) fn on_unbind(
-    removing: bool,
-    unloading: bool,
-    current: u16,
-    assigned: u16,
-    in_use: u16,
-    locked: bool,
-) -> UnbindAction {
-    if current == 0 {
+/// What unbind found on the PF: the facts [`on_unbind`] decides on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct UnbindFacts {
+    /// The PF itself is being removed (no longer on the bus).
+    pub(crate) removing: bool,
+    /// `rmmod` has begun: VFs bound after it checked that none was locked and in use cannot
+    /// wait for an adoption.
+    pub(crate) unloading: bool,
+    /// VFs enabled now (`pci_num_vf()`).
+    pub(crate) current: u16,
+    /// VFs marked assigned to a guest (`pci_vfs_assigned()`).
+    pub(crate) assigned: u16,
+    /// VFs bound to a driver.
+    pub(crate) in_use: u16,
+    /// The VF count is locked.
+    pub(crate) locked: bool,
+}
+
+impl UnbindFacts {
+    /// Whether the VFs are locked and in use: the ones an adoption would keep.
+    pub(crate) fn locked_in_use(&self) -> bool {
+        self.locked && self.in_use > 0
+    }
+}
+
+/// Decides what unbind does with the PF's VFs.
+pub(crate) fn on_unbind(facts: &UnbindFacts) -> UnbindAction {
+    if facts.current == 0 {
         UnbindAction::Nothing
-    } else if removing {
+    } else if facts.removing {
         UnbindAction::Remove
-    } else if locked && in_use > 0 && unloading {
+    } else if facts.locked_in_use() && facts.unloading {
         UnbindAction::Disable
-    } else if locked && in_use > 0 {
+    } else if facts.locked_in_use() {
         UnbindAction::KeepLocked
-    } else if assigned > 0 {
+    } else if facts.assigned > 0 {
         UnbindAction::Keep
     } else {
         UnbindAction::Disable

@@ -316,54 +316,98 @@ mod cases {
         }
     }
 
-    /// The arguments of `on_unbind`: (removing, unloading, current, assigned, in_use, locked).
-    type UnbindArgs = (bool, bool, u16, u16, u16, bool);
+    /// `current` VFs of a PF on the bus, unlocked, none assigned or in use, no `rmmod`: each
+    /// case adds what it tests.
+    fn vfs(current: u16) -> UnbindFacts {
+        UnbindFacts {
+            removing: false,
+            unloading: false,
+            current,
+            assigned: 0,
+            in_use: 0,
+            locked: false,
+        }
+    }
 
-    /// Checks `on_unbind` against a table of (arguments, expected action).
-    fn check_unbind(cases: &[(UnbindArgs, UnbindAction)]) {
-        for &((removing, unloading, current, assigned, in_use, locked), want) in cases {
-            assert_eq!(
-                on_unbind(removing, unloading, current, assigned, in_use, locked),
-                want
-            );
+    impl UnbindFacts {
+        fn removing(self) -> Self {
+            Self {
+                removing: true,
+                ..self
+            }
+        }
+
+        fn unloading(self) -> Self {
+            Self {
+                unloading: true,
+                ..self
+            }
+        }
+
+        fn assigned(self, assigned: u16) -> Self {
+            Self { assigned, ..self }
+        }
+
+        fn in_use(self, in_use: u16) -> Self {
+            Self { in_use, ..self }
+        }
+
+        fn locked(self) -> Self {
+            Self {
+                locked: true,
+                ..self
+            }
+        }
+    }
+
+    /// Checks `on_unbind` against a table of (facts, expected action).
+    fn check_unbind(cases: &[(UnbindFacts, UnbindAction)]) {
+        for (facts, want) in cases {
+            assert_eq!(on_unbind(facts), *want);
         }
     }
 
     #[test]
     fn unbind_disables_unless_assigned() {
-        // (removing, unloading, current, assigned, in_use, locked) => action
         check_unbind(&[
-            ((false, false, 0, 0, 0, false), UnbindAction::Nothing),
-            ((false, false, 0, 0, 0, true), UnbindAction::Nothing),
-            ((false, false, 8, 0, 0, false), UnbindAction::Disable),
-            ((false, false, 8, 0, 3, false), UnbindAction::Disable),
-            ((false, false, 8, 0, 0, true), UnbindAction::Disable),
-            ((false, false, 8, 1, 0, false), UnbindAction::Keep),
-            ((false, false, 8, 0, 1, true), UnbindAction::KeepLocked),
-            ((false, false, 8, 1, 1, true), UnbindAction::KeepLocked),
+            (vfs(0), UnbindAction::Nothing),
+            (vfs(0).locked(), UnbindAction::Nothing),
+            (vfs(8), UnbindAction::Disable),
+            (vfs(8).in_use(3), UnbindAction::Disable),
+            (vfs(8).locked(), UnbindAction::Disable),
+            (vfs(8).assigned(1), UnbindAction::Keep),
+            (vfs(8).in_use(1).locked(), UnbindAction::KeepLocked),
+            (
+                vfs(8).assigned(1).in_use(1).locked(),
+                UnbindAction::KeepLocked,
+            ),
         ]);
     }
 
     #[test]
     fn removal_takes_the_vfs_whatever_the_lock() {
-        // (removing, unloading, current, assigned, in_use, locked) => action
         check_unbind(&[
-            ((true, false, 0, 0, 0, true), UnbindAction::Nothing),
-            ((true, false, 8, 0, 0, false), UnbindAction::Remove),
-            ((true, false, 8, 0, 8, true), UnbindAction::Remove),
-            ((true, false, 8, 2, 2, true), UnbindAction::Remove),
-            ((true, false, 8, 1, 0, false), UnbindAction::Remove),
+            (vfs(0).removing().locked(), UnbindAction::Nothing),
+            (vfs(8).removing(), UnbindAction::Remove),
+            (vfs(8).removing().in_use(8).locked(), UnbindAction::Remove),
+            (
+                vfs(8).removing().assigned(2).in_use(2).locked(),
+                UnbindAction::Remove,
+            ),
+            (vfs(8).removing().assigned(1), UnbindAction::Remove),
         ]);
     }
 
     #[test]
     fn rmmod_never_keeps_vfs() {
-        // (removing, unloading, current, assigned, in_use, locked) => action
         check_unbind(&[
-            ((false, true, 8, 0, 8, true), UnbindAction::Disable),
-            ((false, true, 8, 1, 0, false), UnbindAction::Keep),
-            ((true, true, 8, 0, 8, true), UnbindAction::Remove),
-            ((false, true, 0, 0, 0, true), UnbindAction::Nothing),
+            (vfs(8).unloading().in_use(8).locked(), UnbindAction::Disable),
+            (vfs(8).unloading().assigned(1), UnbindAction::Keep),
+            (
+                vfs(8).removing().unloading().in_use(8).locked(),
+                UnbindAction::Remove,
+            ),
+            (vfs(0).unloading().locked(), UnbindAction::Nothing),
         ]);
     }
 
