@@ -136,9 +136,11 @@ cp "$tree/src/pf_stub.ko" "$tree/pf_stub.ko"
 
 # --- the guest's modules ---
 # vfio-pci and its IOMMU back end, igbvf, igb, pci-stub, the C pci-pf-stub (the drivers the
-# scenarios load), and what they depend on, resolved by the host's modprobe against Debian's
+# scenarios load), virtio-pci and virtio-net (the virtio topology's PF and VFs: net_failover,
+# failover, virtio_pci_modern_dev, virtio_pci_legacy_dev, virtio_ring come as their
+# dependencies where Debian builds them as modules), and what they depend on, resolved by the host's modprobe against Debian's
 # modules, decompressed so busybox's insmod takes them.
-mods=(vfio-pci vfio_iommu_type1 igbvf igb pci-stub pci-pf-stub)
+mods=(vfio-pci vfio_iommu_type1 igbvf igb pci-stub pci-pf-stub virtio_pci virtio_net)
 modroot="$out/modroot"
 [ "$(cat "$modroot/.done" 2>/dev/null)" = "${mods[*]}" ] || rm -f "$modroot/.done"
 # Debian ships no modules.order nor modules.builtin with the modules (nothing here needs them):
