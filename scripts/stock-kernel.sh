@@ -141,7 +141,9 @@ cp "$tree/src/pf_stub.ko" "$tree/pf_stub.ko"
 # dependencies where Debian builds them as modules), and what they depend on, resolved by the host's modprobe against Debian's
 # modules, decompressed so busybox's insmod takes them.
 mods=(vfio-pci vfio_iommu_type1 igbvf igb pci-stub pci-pf-stub virtio_pci virtio_net)
-modroot="$out/modroot"
+# One modroot per module list, so that trees of other lists (another work tree's, a branch's) do
+# not rebuild it under each other's boots.
+modroot="$out/modroot-$(printf '%s' "${mods[*]}" | sha256sum | cut -c1-8)"
 [ "$(cat "$modroot/.done" 2>/dev/null)" = "${mods[*]}" ] || rm -f "$modroot/.done"
 # Debian ships no modules.order nor modules.builtin with the modules (nothing here needs them):
 # empty ones keep depmod from warning about each.
