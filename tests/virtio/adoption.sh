@@ -3,7 +3,7 @@
 # place"), while rmmod is refused, and while pf_stub binds again and adopts them: every ping
 # answered, the stream never interrupted, the lock and the token back, a plain unlock refused.
 is_rust || exit 77
-T=0d1e2f30-4152-4637-8899-aabbccddeeff
+T=$VIRTIO_TOKEN
 pf=$VIRTIO_PF
 [ -n "$pf" ] || fail "no virtio-net PF: boot with tests/vm.sh --topology virtio"
 d=$SYS/$pf
@@ -45,7 +45,7 @@ expect_log "adopted 4 locked VFs"
 expect_vfs "$pf" 4
 [ "$(vf_of "$pf" 0)" = "$vf0" ] || fail "VF0 is $(vf_of "$pf" 0) after adoption, was $vf0"
 note "bound again: adopted 4 locked VFs, lock and token back"
-set -- $(ping_result "$n0")
+ping_result "$n0"; set -- "$PING_TX" "$PING_RX"
 tx=$(($(if_stat "$n0" tx_packets) - tx0))
 note "stream through $n0 across unbind, refused rmmod and rebind: $2/$1 pings answered (tx_packets +$tx)"
 [ "${1:-}" = 100 ] && [ "${2:-}" = 100 ] || { sed 's/^/# ping: /' "/tmp/ping.$n0"; fail "stream: ${2:-no} of ${1:-no} answered, want 100 of 100"; }

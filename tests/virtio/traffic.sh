@@ -36,7 +36,7 @@ for n in $ifs; do
 done
 total=0
 for n in $ifs; do
-	set -- $(ping_result "$n")
+	ping_result "$n"; set -- "$PING_TX" "$PING_RX"
 	[ "${1:-}" = 10 ] && [ "${2:-}" = 10 ] || { sed 's/^/# ping: /' "/tmp/ping.$n"; fail "$n: ${2:-no} of ${1:-no} pings answered"; }
 	eval "tx=\$(($(if_stat "$n" tx_packets) - tx0_$n)) rx=\$(($(if_stat "$n" rx_packets) - rx0_$n))"
 	[ "$tx" -ge 10 ] && [ "$rx" -ge 10 ] || fail "$n: counters grew by tx $tx rx $rx, want >= 10"
