@@ -62,10 +62,10 @@ mkdir -p "$PF_STUB_CACHE"
 exec 9>"$dir.lock"
 flock 9
 if [ ! -x "$dir/usr/bin/qemu-system-x86_64" ]; then
-	# Older chroots (other keys) are 400+ MB each: drop them.
-	for old in "$PF_STUB_CACHE"/sid-qemu-*; do
-		[ "$old" = "$dir" ] || [ "$old" = "$dir.lock" ] || rm -rf "$old"
-	done
+	# Chroots of other keys (about 220 MB each) unused for a day go: another work tree's (another
+	# version of this script) may be running a guest right now.
+	find "$PF_STUB_CACHE" -maxdepth 1 -name 'sid-qemu-*' ! -name "sid-qemu-$key*" -mmin +1440 \
+		-exec rm -rf {} +
 	tmp="$dir.tmp"
 	rm -rf "$tmp"
 	start=$(date +%s)
@@ -83,4 +83,6 @@ if [ ! -x "$dir/usr/bin/qemu-system-x86_64" ]; then
 	mv "$tmp" "$dir"
 	log "built in $(($(date +%s) - start)) s: $v"
 fi
+# Marks the chroot as used (the clean-up above goes by this time).
+touch "$dir"
 echo "$dir"

@@ -6,10 +6,12 @@
 # the kernel's VFIO selftests on VFs under an emulated IOMMU, builds and runs pf_stub in tree,
 # all on the newest kernel (PF_STUB_LINUX); runs KUnit and the guest scenarios again on the
 # second kernel (PF_STUB_LINUX_ALSO); boots Debian's stock kernel binary of the newest series
-# with pf_stub built as on a real host; and prints `N passed, N failed` last.
+# with pf_stub built as on a real host, and on it a virtio-net SR-IOV PF whose VFs carry traffic
+# (QEMU >= 10.1 from a Debian sid chroot, scripts/sid-qemu.sh: VFs on virtio_net, adoption under a
+# ping stream); and prints `N passed, N failed` last.
 #   tests/run-all.sh          make test
 #   tests/run-all.sh distro   make test-distro: every scenario on Debian's stock kernels of both
-#                             series
+#                             series, every virtio scenario (tests/virtio/) too
 set -uo pipefail
 . "$(dirname "$0")/../scripts/lib.sh"
 cd "$PF_STUB_ROOT"
