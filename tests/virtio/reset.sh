@@ -9,8 +9,9 @@
 # interface's transmit queue times out. Disabling such VFs afterwards hangs in virtnet_remove()
 # (disable_work_sync()). So the VFs are locked with a token of this scenario's own, which
 # reset_all does not know: a failure leaves them enabled and the boot ends, instead of hanging
-# in the clean-up. Not part of `make test` or `make test-distro` until the reset is forwarded
-# to the VFs' drivers (pf_stub's reset_prepare/reset_done could call their err_handler's).
+# in the clean-up (pf_stub stays loaded: run it alone, or last). Not part of `make test` or
+# `make test-distro` until the VFs' drivers hear of the reset (one way, not tried: pf_stub's
+# reset_prepare/reset_done calling the VF drivers' own).
 is_rust || exit 77
 T=7c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f
 pf=$VIRTIO_PF
