@@ -15,13 +15,16 @@
 //!
 //! Every bound PF reserves a slot at bind, so an unbind never fails to store its record.
 //!
-//! Locks: `records` is a leaf lock, taken in driver callbacks (device lock held) and in the PCI
+//! # Locks
+//!
+//! `records` is a leaf lock, taken in driver callbacks (device lock held) and in the PCI
 //! bus notifier; nothing that adds, removes or binds a device runs while it is held. The
 //! removal of kept VFs runs on [`Keeper::queue`], which takes `pci_rescan_remove_lock` once
 //! the removal of their PF has released it.
 
 use crate::{
     kext::{
+        compat,
         driver_override::{
             DriverOverride,
             OverrideName, //
@@ -32,13 +35,12 @@ use crate::{
             BusNotify, //
         },
         pci_sriov::{
+            SriovCore,
             SriovDevice,
             SriovRelations, //
         },
-        rescan::{
-            OwnedQueue,
-            RescanRemoveLock, //
-        },
+        rescan::OwnedQueue,
+        rescan_lock::RescanRemoveLock,
     },
     sriov::{
         self,
@@ -48,6 +50,7 @@ use crate::{
     vf_token::VfToken, //
 };
 use kernel::{
+    device::Core,
     new_mutex, pci,
     prelude::*,
     sync::{
@@ -167,6 +170,9 @@ pub(crate) enum Adoption {
     Stale,
     /// The record, taken.
     Adopt(Kept),
+    /// The PF is being removed, its VFs waiting for its deletion: a bind now (during the
+    /// removal) would take over VFs that are about to go; the record stays.
+    Removing,
 }
 
 impl Keeper {
@@ -181,7 +187,13 @@ impl Keeper {
     /// Called at bind: reserves the slot an unbind of `pf` may fill, then takes `pf`'s record
     /// if it still describes the PF's VFs.
     pub(crate) fn bind(&self, pf: &pci::Device) -> Result<Adoption> {
-        let rec = self.records.lock().bind(|k| is(k, pf))?;
+        let rec = {
+            let mut records = self.records.lock();
+            if records.any(|k, why| is(k, pf) && matches!(why, Why::Removing)) {
+                return Ok(Adoption::Removing);
+            }
+            records.bind(|k| is(k, pf))?
+        };
         let Some((_, why)) = rec else {
             return Ok(Adoption::None);
         };
@@ -339,12 +351,41 @@ impl Keeper {
     }
 }
 
+/// Whether the kept VFs of `pf` still work in hardware: VF Enable set in its SR-IOV Control
+/// register. A bus reset while the PF had no driver (error recovery of its hierarchy) clears it
+/// and nobody restores it; this restores the PF's configuration from the PCI core's copy
+/// (`pci_restore_state()` brings VF Enable back with the same count) and checks again. `false`
+/// (logged) when the VFs stay dead: they must not be adopted as if they worked.
+///
+/// # Locks
+///
+/// The PF's device lock (`Core`), at bind.
+pub(crate) fn vfs_alive(pf: &pci::Device<Core<'_>>, num_vf: u16) -> bool {
+    if pf.vf_enable_in_hw() != Some(false) {
+        return true;
+    }
+    pf.restore_state();
+    if pf.vf_enable_in_hw() == Some(true) {
+        dev_warn!(
+            pf.as_ref(),
+            "VF Enable was clear (a reset while the PF had no driver): restored the PF's configuration and its {} VFs\n",
+            num_vf
+        );
+        return true;
+    }
+    dev_err!(
+        pf.as_ref(),
+        "not adopting the {} kept VFs: VF Enable is clear in hardware and could not be restored; disable and enable them again\n",
+        num_vf
+    );
+    false
+}
+
 /// Ends pf_stub's hold on `pf`: sets its `driver_override` back to what it was before the hold,
 /// unless the administrator changed it meanwhile.
 pub(crate) fn release_hold(pf: &pci::Device, held: Option<Option<OverrideName>>) {
     let Some(before) = held else { return };
-    let ours =
-        matches!(pf.driver_override(), Ok(Some(n)) if n.as_bytes() == crate::NAME.to_bytes());
+    let ours = matches!(pf.driver_override(), Ok(Some(n)) if n.as_bytes() == compat::MODULE_NAME.to_bytes());
     if !ours {
         return;
     }

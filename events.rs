@@ -100,7 +100,7 @@ impl Event<'_> {
                 // "65535" at most.
                 let mut buf = [0u8; 5];
                 let mut f = Formatter::new(&mut buf);
-                write!(f, "{n}").map_err(|_| EINVAL)?;
+                write!(f, "{n}")?;
                 let len = f.bytes_written();
                 env.add("PF_STUB_NUM_VFS", &buf[..len])?;
             }

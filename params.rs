@@ -57,6 +57,21 @@ pub(crate) struct Raw<'a> {
 }
 
 impl Config {
+    /// Logs the IDs of `ids=`, one line each, as they are added to the driver.
+    pub(crate) fn log_ids(&self) {
+        for id in self.ids.as_slice() {
+            pr_info!(
+                "add {:04X}:{:04X} sub={:04X}:{:04X} cls={:08X}/{:08X}\n",
+                id.vendor,
+                id.device,
+                id.subvendor,
+                id.subdevice,
+                id.class,
+                id.class_mask
+            );
+        }
+    }
+
     /// Parses and checks all module parameters; any bad one refuses the load.
     pub(crate) fn parse(raw: &Raw<'_>) -> Result<Self> {
         let ids = string_param(
@@ -189,12 +204,12 @@ impl<T: Entry> List<T> {
 
 /// `text` as a `str` for `from_str_radix`, when it is 1 to `max_len` digits of `radix` and
 /// nothing else: `from_str_radix` itself also takes a sign, which no parameter or knob does.
-pub(crate) fn digits(text: &[u8], radix: u32, max_len: usize) -> Result<&str> {
+fn digits(text: &[u8], radix: u32, max_len: usize) -> Result<&str> {
     let all = |c: &u8| char::from(*c).is_digit(radix);
     if text.is_empty() || text.len() > max_len || !text.iter().all(all) {
         return Err(EINVAL);
     }
-    core::str::from_utf8(text).map_err(|_| EINVAL)
+    Ok(core::str::from_utf8(text)?)
 }
 
 /// Parses one hexadecimal field of at most `max`, or `ffffffff` ([`ANY`]); an optional `0x`

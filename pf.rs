@@ -18,18 +18,20 @@ use crate::{
             SriovCore,
             SriovDevice, //
         },
-        rescan::run_locked, //
+        rescan::run_locked,
+        rescan_lock::RescanLocked, //
     },
     params::PciName,
+    shared::Shared,
     sriov::{
         self,
         Action,
         PfPolicy,
         PolicyGuard,
+        Refusal,
         Request, //
     },
-    vf_watch::VfWatch,
-    Shared, //
+    vf_watch::VfWatch, //
 };
 use kernel::{
     device::Core,
@@ -68,34 +70,56 @@ impl PfStub {
 
     /// Carries out a VF count change under the policy's lock: the path of `sriov_numvfs` and of
     /// `num_vfs=` at bind.
+    ///
+    /// # Locks
+    ///
+    /// The PF's device lock (`Core`), `pci_rescan_remove_lock` (`locked`) and the policy's lock
+    /// (`guard`), taken in that order.
     pub(crate) fn configure(
         &self,
         pdev: &pci::Device<Core<'_>>,
         guard: &mut PolicyGuard<'_>,
         nr_virtfn: u16,
+        locked: &RescanLocked<'_>,
     ) -> Result<u16> {
+        let current = pdev.num_vf();
+        let leftover = if nr_virtfn > 0 && current == 0 {
+            pdev.leftover_vf(locked)
+        } else {
+            None
+        };
         let req = Request {
-            current: pdev.num_vf(),
+            current,
             total: pdev.sriov_get_totalvfs().map_or(0, u16::from),
             assigned: pdev.vfs_assigned(),
             requested: nr_virtfn,
+            leftover_vf: leftover.is_some(),
         };
         let action = match guard.configure(&req) {
             Ok(a) => a,
             Err(refusal) => {
-                dev_warn!(pdev, "sriov_numvfs={} refused: {}\n", nr_virtfn, refusal);
+                match leftover {
+                    Some(vf) if refusal == Refusal::LeftoverVf => dev_warn!(
+                        pdev,
+                        "sriov_numvfs={} refused: VF {} still exists: {}\n",
+                        nr_virtfn,
+                        vf.as_ref().name(),
+                        refusal
+                    ),
+                    _ => dev_warn!(pdev, "sriov_numvfs={} refused: {}\n", nr_virtfn, refusal),
+                }
                 return Err(events::refused(pdev, "sriov_numvfs", refusal.to_error()));
             }
         };
         match action {
             Action::Unchanged => return Ok(req.current),
             Action::Disable => {
-                pdev.disable_sriov();
+                pdev.disable_sriov(locked);
                 dev_info!(pdev, "disabled {} VFs\n", req.current);
                 Event::Disabled.send(pdev);
             }
             Action::Enable(n) => {
-                if let Err(e) = pdev.enable_sriov(n) {
+                if let Err(e) = pdev.enable_sriov(n, locked) {
                     dev_err!(pdev, "enabling {} VFs failed: {:?}\n", n, e);
                     return Err(e);
                 }
@@ -129,8 +153,10 @@ impl PfStub {
 /// its last unbind kept, or takes over the VFs found enabled; enables the VFs of `num_vfs=` or
 /// `addrs=@N`.
 ///
-/// Locks: the driver core holds the PF's device lock; in a first probe at enumeration the
-/// enumerating thread holds `pci_rescan_remove_lock` too (see below).
+/// # Locks
+///
+/// The driver core holds the PF's device lock; in a first probe at enumeration the enumerating
+/// thread holds `pci_rescan_remove_lock` too (see below).
 pub(crate) fn probe<'a, 'b, 'c>(
     pdev: &'a pci::Device<Core<'b>>,
     shared: Pin<&'c Shared>,
@@ -158,7 +184,11 @@ pub(crate) fn probe<'a, 'b, 'c>(
         // reserves the slot this PF's unbind may fill.
         let current = pdev.num_vf();
         let kept = match shared.keeper().bind(pdev)? {
-            Adoption::Adopt(k) => Some(k),
+            Adoption::Adopt(k) if adoption::vfs_alive(pdev, k.num_vf) => Some(k),
+            Adoption::Adopt(mut k) => {
+                adoption::release_hold(pdev, k.held.take());
+                None
+            }
             Adoption::Stale => {
                 dev_warn!(
                     pdev,
@@ -167,6 +197,13 @@ pub(crate) fn probe<'a, 'b, 'c>(
                 None
             }
             Adoption::None => None,
+            Adoption::Removing => {
+                dev_warn!(
+                    pdev,
+                    "refusing to bind: the PF is being removed, and its VFs with it\n"
+                );
+                return Err(ENODEV);
+            }
         };
         let adopted = kept.is_some();
         let (policy, token, knobs, module_pin) = match kept {
@@ -248,17 +285,21 @@ pub(crate) fn probe<'a, 'b, 'c>(
             }
             let n = vfs.n;
             this.with_policy(|guard| {
-                // The path of a `sriov_numvfs` write, under the same locks: this thread holds
-                // the device lock; the rescan/remove lock is held by the enumerating thread
-                // when the PF is not on the bus yet (this probe is its first), else
-                // `run_locked` takes it without waiting for it here. A failure is logged and
-                // leaves the PF bound without VFs.
+                // The path of a `sriov_numvfs` write, under the same locks. Off the bus, the
+                // enumerator holds the rescan/remove lock (this is its first probe; a bind
+                // during a removal finds the remover holding it); on the bus, `run_locked`
+                // takes it. A failure is logged and leaves the PF bound without VFs.
                 if !pdev.is_added() {
-                    let _ = this.configure(pdev, guard, n);
+                    match pdev.rescan_locked_unadded() {
+                        Some(locked) => {
+                            let _ = this.configure(pdev, guard, n, &locked);
+                        }
+                        None => dev_warn!(pdev, "num_vfs={} not enabled: the PF left the bus\n", n),
+                    }
                     return;
                 }
-                match run_locked(&shared.keeper().queue, pdev, |pdev| {
-                    this.configure(pdev, guard, n)
+                match run_locked(&shared.keeper().queue, pdev, |pdev, locked| {
+                    this.configure(pdev, guard, n, locked)
                 }) {
                     Ok(_) => {}
                     Err(e) if e == ENODEV => {

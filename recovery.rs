@@ -5,8 +5,10 @@
 //! (the lock and the token live in the driver data, which a reset does not touch), and says so
 //! in the log and in a uevent.
 //!
-//! Every callback runs with the PF's device lock held (see `kext::pci_error`); none takes the
-//! policy's lock, which a VF change may hold for seconds while recovery waits.
+//! # Locks
+//!
+//! Every callback runs with the PF's device lock held (see `kext::pci_driver`'s error handlers);
+//! none takes the policy's lock, which a VF change may hold for seconds while recovery waits.
 
 use crate::{
     events::{

@@ -57,6 +57,9 @@ pub(crate) struct Request {
     pub(crate) assigned: u16,
     /// The count written to `sriov_numvfs`.
     pub(crate) requested: u16,
+    /// A VF that a removed PF at this address left is still there (looked for only when
+    /// enabling): new VFs would take its name.
+    pub(crate) leftover_vf: bool,
 }
 
 /// What the driver does for an accepted request.
@@ -82,6 +85,9 @@ pub(crate) enum Refusal {
     OutOfRange { requested: u16, total: u16 },
     /// VFs are enabled: the count goes to 0 before it can change (`EBUSY`).
     Busy { current: u16, requested: u16 },
+    /// A VF of a removed PF at this address is still there, its removal waiting for its user
+    /// (`EBUSY`): a new VF would be a second device under its name.
+    LeftoverVf,
 }
 
 impl Refusal {
@@ -90,7 +96,7 @@ impl Refusal {
         match self {
             Refusal::Assigned { .. } | Refusal::Locked => EPERM,
             Refusal::OutOfRange { .. } => ERANGE,
-            Refusal::Busy { .. } => EBUSY,
+            Refusal::Busy { .. } | Refusal::LeftoverVf => EBUSY,
         }
     }
 }
@@ -112,6 +118,9 @@ impl fmt::Display for Refusal {
                 f,
                 "{current} VFs are enabled; write 0 before changing to {requested}"
             ),
+            Refusal::LeftoverVf => f.write_str(
+                "a VF of the removed PF that had this address still exists (its removal waits for its user, such as a VM); enable again once it is gone",
+            ),
         }
     }
 }
@@ -121,7 +130,7 @@ impl fmt::Display for Refusal {
 /// The PCI core already refuses out-of-range and non-zero to non-zero writes before calling the
 /// driver; they are checked again here because the driver also enables VFs on its own (at bind)
 /// and a policy must not depend on its caller's checks.
-pub(crate) fn decide(req: &Request) -> core::result::Result<Action, Refusal> {
+pub(crate) fn decide(req: &Request) -> Result<Action, Refusal> {
     if req.requested == req.current {
         return Ok(Action::Unchanged);
     }
@@ -144,6 +153,9 @@ pub(crate) fn decide(req: &Request) -> core::result::Result<Action, Refusal> {
             current: req.current,
             requested: req.requested,
         });
+    }
+    if req.leftover_vf {
+        return Err(Refusal::LeftoverVf);
     }
     Ok(Action::Enable(req.requested))
 }
@@ -177,7 +189,7 @@ pub(crate) fn vfs_at_bind(
 /// Decides a write of a VF knob (`sriov_vf_autoprobe`, `sriov_vf_driver`) with `num_vf` VFs
 /// enabled: refused while there are VFs, since the knob applies to VFs being created and would
 /// only seem to have changed the ones there.
-pub(crate) fn vf_knob_change(num_vf: u16) -> core::result::Result<(), KnobRefusal> {
+pub(crate) fn vf_knob_change(num_vf: u16) -> Result<(), KnobRefusal> {
     if num_vf > 0 {
         return Err(KnobRefusal::VfsEnabled);
     }

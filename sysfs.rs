@@ -8,8 +8,10 @@
 //! sends a `refused` uevent; every change writes one log line and sends a uevent. The
 //! decisions are [`sriov`]'s: this file parses, calls and reports.
 //!
-//! Locks: sysfs calls these without the PF's device lock. A show takes no lock but the knobs'
-//! (a leaf); a store takes the policy's lock, which `sriov_configure` takes under the device
+//! # Locks
+//!
+//! Sysfs calls these without the PF's device lock. A show takes no lock but the knobs' (a
+//! leaf); a store takes the policy's lock, which `sriov_configure` takes under the device
 //! lock and `pci_rescan_remove_lock`; under it a store takes only leaves (the knobs,
 //! `module_pin`), so a store waits for a VF change and a VF change at most for a store.
 
@@ -19,10 +21,7 @@ use crate::{
         Event, //
     },
     kext::{
-        device_attr::{
-            Attribute,
-            ShowBuffer, //
-        },
+        device_attr::Attribute,
         pci_sriov::SriovDevice, //
     },
     pf::PfStub,
@@ -44,7 +43,8 @@ use core::fmt::Write;
 use kernel::{
     device::Bound,
     pci,
-    prelude::*, //
+    prelude::*,
+    str::Formatter, //
 };
 
 /// The PF, as attribute callbacks see it.
@@ -74,8 +74,8 @@ fn refuse(pdev: &Pf, attr: &str, why: KnobRefusal) -> Error {
 }
 
 /// Shows `value` and a newline.
-fn show_line(out: &mut ShowBuffer, value: impl core::fmt::Display) -> Result {
-    writeln!(out, "{value}").map_err(|_| EINVAL)
+fn show_line(out: &mut Formatter<'_>, value: impl core::fmt::Display) -> Result {
+    Ok(writeln!(out, "{value}")?)
 }
 
 /// Applies a write of `attr` to the policy state with `apply` (a decision of [`sriov`]) under
@@ -84,7 +84,7 @@ fn change_policy<C>(
     pdev: &Pf,
     this: Pin<&PfStub>,
     attr: &str,
-    apply: impl FnOnce(&mut PolicyGuard<'_>) -> core::result::Result<C, KnobRefusal>,
+    apply: impl FnOnce(&mut PolicyGuard<'_>) -> Result<C, KnobRefusal>,
     report: impl FnOnce(C),
 ) -> Result {
     this.with_policy(|guard| {
@@ -98,7 +98,7 @@ fn change_policy<C>(
 pub(crate) struct PolicyAttr;
 
 impl Attribute<PfStub> for PolicyAttr {
-    fn show(_pdev: &Pf, this: Pin<&PfStub>, out: &mut ShowBuffer) -> Result {
+    fn show(_pdev: &Pf, this: Pin<&PfStub>, out: &mut Formatter<'_>) -> Result {
         // Never waits for the policy's lock, which a VF change holds for a second or more.
         show_line(out, this.policy().policy().name())
     }
@@ -125,7 +125,7 @@ impl Attribute<PfStub> for PolicyAttr {
 pub(crate) struct LockAttr;
 
 impl Attribute<PfStub> for LockAttr {
-    fn show(_pdev: &Pf, this: Pin<&PfStub>, out: &mut ShowBuffer) -> Result {
+    fn show(_pdev: &Pf, this: Pin<&PfStub>, out: &mut Formatter<'_>) -> Result {
         show_line(out, this.policy().lock_word())
     }
 
@@ -151,7 +151,7 @@ impl Attribute<PfStub> for LockAttr {
 pub(crate) struct TokenAttr;
 
 impl Attribute<PfStub> for TokenAttr {
-    fn show(_pdev: &Pf, this: Pin<&PfStub>, out: &mut ShowBuffer) -> Result {
+    fn show(_pdev: &Pf, this: Pin<&PfStub>, out: &mut Formatter<'_>) -> Result {
         show_line(out, this.policy().token_word())
     }
 
@@ -196,7 +196,7 @@ fn set_vf_knob(
 pub(crate) struct AutoprobeAttr;
 
 impl Attribute<PfStub> for AutoprobeAttr {
-    fn show(_pdev: &Pf, this: Pin<&PfStub>, out: &mut ShowBuffer) -> Result {
+    fn show(_pdev: &Pf, this: Pin<&PfStub>, out: &mut Formatter<'_>) -> Result {
         show_line(out, u8::from(this.watch_ref().knobs.lock().autoprobe))
     }
 
@@ -217,7 +217,7 @@ impl Attribute<PfStub> for AutoprobeAttr {
 pub(crate) struct VfDriverAttr;
 
 impl Attribute<PfStub> for VfDriverAttr {
-    fn show(_pdev: &Pf, this: Pin<&PfStub>, out: &mut ShowBuffer) -> Result {
+    fn show(_pdev: &Pf, this: Pin<&PfStub>, out: &mut Formatter<'_>) -> Result {
         let driver = this.watch_ref().knobs.lock().driver;
         show_line(out, driver.as_str())
     }

@@ -4,7 +4,10 @@
 //! to a guest, or removed with the PF), decided by [`sriov::on_unbind`] with VF binds stopped.
 
 use crate::{
-    adoption::Kept,
+    adoption::{
+        Keeper,
+        Kept, //
+    },
     events::Event,
     kext::{
         compat,
@@ -16,19 +19,23 @@ use crate::{
             SriovRelations, //
         },
         rescan::run_locked,
-        vf_binds::StoppedVfBinds, //
+        rescan_lock::RescanLocked,
+        vf_binds::{
+            StoppedVfBinds,
+            VfBinds, //
+        },
     },
     pf::PfStub,
+    shared::{
+        self,
+        Shared, //
+    },
     sriov::{
         self,
         DriverName,
         UnbindAction, //
     },
-    Shared,
-    NAME,
-    UNLOADING, //
 };
-use core::sync::atomic::Ordering;
 use kernel::{
     device::Core,
     pci,
@@ -57,7 +64,10 @@ pub(crate) fn unbind(pdev: &pci::Device<Core<'_>>, shared: Pin<&Shared>, this: &
     let stopped = if current > 0 && pdev.is_added() {
         let knobs = *watch.knobs.lock();
         let pinned_to = (!knobs.autoprobe).then_some(knobs.driver);
-        match pdev.stop_vf_binds(NAME, pinned_to.as_ref().map(DriverName::as_bytes)) {
+        match pdev.stop_vf_binds(
+            compat::MODULE_NAME,
+            pinned_to.as_ref().map(DriverName::as_bytes),
+        ) {
             Ok(s) => Some(s),
             Err(e) => {
                 dev_warn!(
@@ -85,15 +95,10 @@ pub(crate) fn unbind(pdev: &pci::Device<Core<'_>>, shared: Pin<&Shared>, this: &
     } else {
         None
     };
-    let unloading =
-        UNLOADING.load(Ordering::Acquire) || (locked && in_use > 0 && record_pin.is_none());
+    let unloading = shared::unloading() || (locked && in_use > 0 && record_pin.is_none());
     match sriov::on_unbind(removing, unloading, current, assigned, in_use, locked) {
         UnbindAction::Nothing => keeper.unbound(pdev),
         UnbindAction::Remove => {
-            // The remover holds the rescan/remove lock, but possibly not in this thread: an
-            // unbind that took the device lock just before the remover cleared the flag gets
-            // here too, and removing VFs then trips `lockdep_assert_held()` (seen in the race
-            // test). The keeper removes them once the PF is deleted and the lock released.
             dev_warn!(
                 pdev,
                 "PF removed with {} VFs ({} in use{}): they are removed with it\n",
@@ -102,7 +107,16 @@ pub(crate) fn unbind(pdev: &pci::Device<Core<'_>>, shared: Pin<&Shared>, this: &
                 if locked { ", locked" } else { "" }
             );
             Event::Removed.send(pdev);
-            keeper.removing(pdev);
+            // The VFs go whatever their use: their unbinds must not pin the module again.
+            watch.detach();
+            // Off the bus from the start: this is the remover's own unbind, unless `rmmod`'s
+            // detach took the device lock after the remover cleared the flag.
+            let lock = if shared::unloading() {
+                None
+            } else {
+                pdev.rescan_locked_unadded()
+            };
+            remove_vfs(pdev, keeper, current, lock);
         }
         UnbindAction::Disable => {
             if locked && in_use > 0 {
@@ -113,22 +127,23 @@ pub(crate) fn unbind(pdev: &pci::Device<Core<'_>>, shared: Pin<&Shared>, this: &
                     in_use
                 );
             }
-            match run_locked(&keeper.queue, pdev, |pdev| pdev.disable_sriov()) {
+            match run_locked(&keeper.queue, pdev, |pdev, locked| {
+                pdev.disable_sriov(locked)
+            }) {
                 Ok(()) => {
                     dev_info!(pdev, "unbind: disabled {} VFs\n", current);
                     Event::Disabled.send(pdev);
                     keeper.unbound(pdev);
                 }
                 Err(e) if e == ENODEV => {
-                    // The PF's removal began while we waited; its remover waits for this
-                    // unbind and then deletes the PF, which has no driver by then: the keeper
-                    // removes the VFs when the PF is deleted.
                     dev_warn!(
                         pdev,
                         "unbind: the PF is being removed: its {} VFs are removed with it\n",
                         current
                     );
-                    keeper.removing(pdev);
+                    // The removal began during this unbind: its remover holds the lock and
+                    // waits for this device lock.
+                    remove_vfs(pdev, keeper, current, None);
                 }
                 Err(e) => {
                     dev_err!(
@@ -155,7 +170,7 @@ pub(crate) fn unbind(pdev: &pci::Device<Core<'_>>, shared: Pin<&Shared>, this: &
             // driver through `ids=`, `new_id`, coldplug) binds it and tears the VFs down.
             let held = match pdev.driver_override() {
                 Ok(before) => pdev
-                    .set_driver_override(NAME.to_bytes())
+                    .set_driver_override(compat::MODULE_NAME.to_bytes())
                     .ok()
                     .map(|()| before),
                 Err(_) => None,
@@ -191,4 +206,40 @@ pub(crate) fn unbind(pdev: &pci::Device<Core<'_>>, shared: Pin<&Shared>, this: &
     drop(stopped);
     // The VF watcher goes with the driver data, which the driver core drops after this returns.
     watch.detach();
+}
+
+/// Removes the VFs of `pdev`, which is being removed from the system, before its removal
+/// deletes it, as a native PF driver's `remove` does (`pci_disable_sriov()`): `remove` returns
+/// with no VF of the PF left, and a rescan cannot find the PF again while its old VFs hold the
+/// names of the new ones. A VF's removal waits for its driver to let go (vfio-pci waits for its
+/// user).
+///
+/// Without `lock` (an unbind that is not the remover's: the remover holds the lock and waits
+/// for this device lock), the keeper removes the VFs once the PF is deleted and the lock
+/// released, and enables refuse their names meanwhile ([`crate::sriov::Refusal::LeftoverVf`]).
+///
+/// # Locks
+///
+/// The PF's device lock and the policy's lock; the rescan/remove lock (`lock`), by the remover.
+fn remove_vfs(
+    pdev: &pci::Device<Core<'_>>,
+    keeper: &Keeper,
+    current: u16,
+    lock: Option<RescanLocked<'_>>,
+) {
+    match lock {
+        Some(locked) => {
+            pdev.disable_sriov(&locked);
+            dev_info!(pdev, "removed its {} VFs\n", current);
+            keeper.unbound(pdev);
+        }
+        None => {
+            dev_warn!(
+                pdev,
+                "this unbind is not the removal's own: the {} VFs are removed once the PF is deleted\n",
+                current
+            );
+            keeper.removing(pdev);
+        }
+    }
 }

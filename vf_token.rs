@@ -6,7 +6,6 @@
 //! hex digits of any case, surrounding whitespace ignored. The type has no `Debug` or `Display`
 //! so that the value cannot reach the kernel log by accident, and it compares in constant time.
 
-use crate::params;
 use kernel::prelude::*;
 
 /// Length of the RFC 4122 text form.
@@ -41,8 +40,8 @@ impl VfToken {
         if text.len() != TEXT_LEN {
             return Err(EINVAL);
         }
-        // The 32 hex digits without the hyphens, read as two 64-bit halves.
-        let mut hex = [0u8; 2 * 16];
+        // The 32 hex digits without the hyphens, each a nibble, most significant first.
+        let mut bytes = [0u8; 16];
         let mut n = 0;
         for (i, &c) in text.iter().enumerate() {
             if HYPHENS.contains(&i) {
@@ -51,17 +50,11 @@ impl VfToken {
                 }
                 continue;
             }
-            hex[n] = c;
+            let nibble = char::from(c).to_digit(16).ok_or(EINVAL)?;
+            let byte = bytes.get_mut(n / 2).ok_or(EINVAL)?;
+            *byte = (*byte << 4) | u8::try_from(nibble)?;
             n += 1;
         }
-        let half = |digits: &[u8]| -> Result<[u8; 8]> {
-            let v = u64::from_str_radix(params::digits(digits, 16, 16)?, 16).map_err(|_| EINVAL)?;
-            Ok(v.to_be_bytes())
-        };
-        let (high, low) = hex.split_at(16);
-        let mut bytes = [0u8; 16];
-        bytes[..8].copy_from_slice(&half(high)?);
-        bytes[8..].copy_from_slice(&half(low)?);
         if bytes.iter().all(|&b| b == 0) {
             return Err(EINVAL);
         }

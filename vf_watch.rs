@@ -21,17 +21,16 @@ use crate::{
         PfPolicy,
         VfKnobs, //
     },
-    NAME, //
-};
-use core::sync::atomic::{
-    AtomicBool,
-    Ordering, //
 };
 use kernel::{
     pci,
     prelude::*,
     sync::{
         aref::ARef,
+        atomic::{
+            Atomic,
+            Relaxed, //
+        },
         new_mutex,
         Mutex, //
     },
@@ -54,7 +53,7 @@ pub(crate) struct VfWatch {
     /// Set by [`VfWatch::detach`] under `module_pin` at the end of the PF's unbind: the watcher
     /// lives on with the driver data until the driver core drops it (`post_unbind_rust`, after
     /// `remove`), and must not pin the module or refuse VF binds for a PF it no longer drives.
-    detached: AtomicBool,
+    detached: Atomic<bool>,
 }
 
 impl VfWatch {
@@ -70,20 +69,23 @@ impl VfWatch {
             policy <- policy,
             knobs <- new_mutex!(knobs),
             module_pin <- new_mutex!(module_pin),
-            detached: AtomicBool::new(false),
+            detached: Atomic::new(false),
         })
     }
 
     /// Takes or drops the module reference to match "locked and in use" now, a VF being in use
     /// from the moment a driver starts probing it (`failed`, whose probe has just failed, is
     /// not). Returns `false` when the reference is wanted and cannot be taken: `rmmod` has
-    /// passed its check of the references, and its unbind disables the VFs (see `UNLOADING`).
+    /// passed its check of the references, and its unbind disables the VFs
+    /// ([`crate::shared::unloading`]).
     ///
-    /// Locks: takes `module_pin`, a leaf; called in VF driver events (the VF's device lock
-    /// held) and under the policy's lock.
+    /// # Locks
+    ///
+    /// Takes `module_pin`, a leaf; called in VF driver events (the VF's device lock held) and
+    /// under the policy's lock.
     pub(crate) fn update_pin(&self, failed: Option<&pci::Device>) -> bool {
         let mut pin = self.module_pin.lock();
-        if self.detached.load(Ordering::Relaxed) {
+        if self.detached.load(Relaxed) {
             return true;
         }
         let want = self.policy.locked() && self.pf.num_vf_in_use(failed) > 0;
@@ -102,14 +104,15 @@ impl VfWatch {
         true
     }
 
-    /// Ends the watch at the end of the PF's unbind: drops the module reference (without a PF
-    /// driver nothing pins the module but a record of kept VFs) and ignores the VF events that
-    /// still reach the watcher before the driver data is dropped. Without this, a VF bound in
-    /// that window during `rmmod` would be refused and keep pf_stub's `driver_override` after
-    /// the unbind had given the VFs theirs back.
+    /// Ends the watch at the end of the PF's unbind: drops the module reference and ignores the
+    /// VF events that still reach the watcher before the driver data is dropped.
+    ///
+    /// Without a PF driver nothing but a record of kept VFs may pin the module, and a VF bound
+    /// in that window during `rmmod` must not be refused (it would keep pf_stub's
+    /// `driver_override`).
     pub(crate) fn detach(&self) {
         let mut pin = self.module_pin.lock();
-        self.detached.store(true, Ordering::Relaxed);
+        self.detached.store(true, Relaxed);
         *pin = None;
     }
 
@@ -129,7 +132,7 @@ impl VfWatch {
     /// and which binds no VF; the VF goes with the others, or gets its override back from the
     /// unbind's `stop_vf_binds` if it stays.
     fn refuse_bind(&self, vf: &pci::Device) {
-        match vf.set_driver_override(NAME.to_bytes()) {
+        match vf.set_driver_override(compat::MODULE_NAME.to_bytes()) {
             Ok(()) => dev_warn!(
                 vf.as_ref(),
                 "refusing a driver for this VF: its PF's VFs are locked and pf_stub is being unloaded, which disables them\n"
@@ -144,11 +147,16 @@ impl VfWatch {
 }
 
 impl BusNotify for VfWatch {
-    // Locks: called from the PCI bus notifier chain (`bus_notify()`), with the VF's device lock
-    // held for the driver events; never takes the policy's lock (see the module comment).
+    /// Pins a new VF of this PF to the VF driver, and keeps the module reference in step with
+    /// the VFs' binds.
+    ///
+    /// # Locks
+    ///
+    /// Called from the PCI bus notifier chain (`bus_notify()`), with the VF's device lock held
+    /// for the driver events; never takes the policy's lock (see the module comment).
     fn notify(self: Pin<&Self>, event: BusEvent, dev: &pci::Device) {
         // `detached` is written under `module_pin`, which `update_pin` reads it under again.
-        if self.detached.load(Ordering::Relaxed) || !dev.is_vf_of(&self.pf) {
+        if self.detached.load(Relaxed) || !dev.is_vf_of(&self.pf) {
             return;
         }
         match event {

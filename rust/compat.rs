@@ -11,14 +11,19 @@
 //!   info instead of an index into a separate array: `IdTable::info` is gone, and `new_id`
 //!   refuses IDs without `driver_data` for a table with info), made a module's
 //!   `THIS_MODULE` an associated constant of its type (`kernel::module::this_module()`), and has
-//!   integer module parameters return their value instead of a reference to it.
+//!   integer module parameters return their value instead of a reference to it, and added
+//!   `pci::Device<Core>::sriov_get_totalvfs()`, which 7.2 gets from `pci_sriov::SriovCore` (the
+//!   one version cfg outside this file: a trait method cannot be brought in scope for one
+//!   version only without a cfg at each caller).
 //!
-//! Future home: none; each item goes away with the oldest kernel that needs it.
+//! Upstream: nothing to merge; each item goes away with the oldest kernel that needs it.
 
 use kernel::{
     bindings,
     module_param::ModuleParamAccess,
     pci,
+    prelude::*,
+    ModuleMetadata,
     ThisModule, //
 };
 
@@ -106,6 +111,12 @@ pub fn this_module() -> &'static ThisModule {
         &crate::THIS_MODULE
     }
 }
+
+/// The name of the module this code is built into, as declared by `module!` (C's
+/// `KBUILD_MODNAME`): pf_stub's driver name too, in `/sys/bus/pci/drivers/` and in the
+/// `driver_override` it writes. Not a difference between versions: it sits beside
+/// [`this_module`], the other item of `module!` that the files below the crate root read.
+pub const MODULE_NAME: &CStr = <crate::LocalModule as ModuleMetadata>::NAME;
 
 /// The value of an integer module parameter declared by `module!`.
 #[inline]

@@ -18,61 +18,28 @@
 //!
 //! C header: [`include/linux/device.h`](srctree/include/linux/device.h)
 //!
-//! Future home: `rust/kernel/driver.rs` (the `dev_groups` of a driver), with the attribute types
-//! in `rust/kernel/sysfs.rs`.
+//! Upstream: a driver's `dev_groups`; not merged (the kernel crates of 7.2 and 7.3 have no sysfs
+//! attributes). Future home: `rust/kernel/driver.rs` (the `dev_groups` of a driver), with the
+//! attribute types in `rust/kernel/sysfs.rs`.
 
 use core::{
-    fmt,
     marker::PhantomData,
     ptr, //
 };
 use kernel::{
     bindings,
     device,
+    page::PAGE_SIZE,
     pci,
     prelude::*,
+    str::Formatter,
     types::ForeignOwnable, //
 };
 
-/// The output of a `show` callback: at most one page, as sysfs gives.
-///
-/// # Invariants
-///
-/// `buf` points to [`ShowBuffer::CAPACITY`] writable bytes (the sysfs page) for the life of the
-/// object, and `len < CAPACITY`: the first `len` bytes are the text, followed by a NUL.
-pub struct ShowBuffer {
-    buf: *mut u8,
-    len: usize,
-}
-
-impl ShowBuffer {
-    /// The size of the buffer sysfs passes to `show`.
-    const CAPACITY: usize = kernel::page::PAGE_SIZE;
-}
-
-impl fmt::Write for ShowBuffer {
-    fn write_str(&mut self, s: &str) -> fmt::Result {
-        let bytes = s.as_bytes();
-        // Keep one byte for the NUL that sysfs expects after the text.
-        if self.len + bytes.len() >= Self::CAPACITY {
-            return Err(fmt::Error);
-        }
-        // SAFETY: `buf` points to `CAPACITY` writable bytes (type invariants) and the check above
-        // keeps the copy, and the NUL after it, inside them.
-        unsafe {
-            ptr::copy_nonoverlapping(bytes.as_ptr(), self.buf.add(self.len), bytes.len());
-            *self.buf.add(self.len + bytes.len()) = 0;
-        }
-        // INVARIANT: `len + bytes.len() < CAPACITY` (checked above), and the NUL follows.
-        self.len += bytes.len();
-        Ok(())
-    }
-}
-
 /// A sysfs attribute on the devices a driver with driver data `T` is bound to.
 pub trait Attribute<T: 'static>: 'static {
-    /// Writes the attribute's value to `out`.
-    fn show(dev: &pci::Device<device::Bound>, data: Pin<&T>, out: &mut ShowBuffer) -> Result;
+    /// Writes the attribute's value to `out`, which holds at most `PAGE_SIZE - 1` bytes.
+    fn show(dev: &pci::Device<device::Bound>, data: Pin<&T>, out: &mut Formatter<'_>) -> Result;
 
     /// Takes a write of `input` (all of it, as sysfs passes it). Returns an error to refuse it.
     fn store(dev: &pci::Device<device::Bound>, data: Pin<&T>, input: &[u8]) -> Result;
@@ -149,13 +116,14 @@ extern "C" fn show_callback<T: 'static, A: Attribute<T>>(
     // `dev_groups` of a driver whose driver data is a `Pin<KBox<T>>` (see the module
     // documentation), and the device stays bound during the call.
     let data = unsafe { drvdata::<T>(dev) };
-    // INVARIANT: sysfs passes a page (`PAGE_SIZE` bytes) at `buf`; nothing is written yet.
-    let mut out = ShowBuffer {
-        buf: buf.cast(),
-        len: 0,
-    };
+    // One byte short of the page: `sysfs_kf_seq_show()` takes a count of `PAGE_SIZE` for an
+    // overflow, warns and cuts it.
+    // SAFETY: `sysfs_kf_seq_show()` passes a page at `buf`, zeroed, that only this call writes
+    // until it returns.
+    let page = unsafe { core::slice::from_raw_parts_mut(buf.cast::<u8>(), PAGE_SIZE - 1) };
+    let mut out = Formatter::new(page);
     match A::show(pdev, data, &mut out) {
-        Ok(()) => out.len as isize,
+        Ok(()) => out.bytes_written() as isize,
         Err(e) => e.to_errno() as isize,
     }
 }

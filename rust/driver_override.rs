@@ -6,21 +6,20 @@
 //! before any driver probes them, as vfio-pci itself does, and keeps a PF from being bound by
 //! another driver the same way.
 //!
-//! An out-of-tree module cannot add inherent methods to [`pci::Device`], so [`DriverOverride`]
-//! is an extension trait; its methods are `#[inline]` and move unchanged.
-//!
 //! C header: [`include/linux/device.h`](srctree/include/linux/device.h)
 //!
-//! Future home: `rust/kernel/device.rs`, as inherent methods of `device::Device` (the override
-//! is a member of every `struct device` in Linux 7.2 and 7.3).
+//! Upstream: `device_set_driver_override()` and the override's read; not merged (no binding in
+//! the kernel crates of 7.2 and 7.3). Future home: `rust/kernel/device.rs`, as inherent methods
+//! of `device::Device` (the override is a member of every `struct device` in 7.2 and 7.3).
 
-use super::pci_sriov::raw;
+use super::pci_dev::raw;
 use kernel::{
     bindings,
     device,
     error::to_result,
     pci,
-    prelude::*, //
+    prelude::*,
+    sync::SpinLock, //
 };
 
 /// Longest `driver_override` an [`OverrideName`] holds (a driver name is at most a few dozen).
@@ -99,21 +98,21 @@ impl<Ctx: device::DeviceContext> DriverOverride for pci::Device<Ctx> {
 
     fn driver_override(&self) -> Result<Option<OverrideName>> {
         let dev = raw(self);
-        // SAFETY: `dev` is a valid `struct pci_dev`; its `driver_override.name` is read and
-        // copied under `driver_override.lock`, which every writer takes
-        // (`__device_set_driver_override()`), and is NULL or a NUL-terminated string. Nothing
-        // between lock and unlock can return early.
+        // SAFETY: `dev` is a valid `struct pci_dev` (type invariant of `pci::Device`), whose
+        // `driver_override.lock` is a spinlock the driver core initialised with the device and
+        // that lives as long as `self`.
+        let lock = unsafe { SpinLock::<()>::from_raw(&raw mut (*dev).dev.driver_override.lock) };
+        let _guard = lock.lock();
+        // SAFETY: `driver_override.name` is written only under the lock held here
+        // (`__device_set_driver_override()`), and is NULL or a NUL-terminated string, copied
+        // before the guard is dropped.
         unsafe {
-            let lock = &raw mut (*dev).dev.driver_override.lock;
-            bindings::spin_lock(lock);
             let name = (*dev).dev.driver_override.name;
-            let r = if name.is_null() {
+            if name.is_null() {
                 Ok(None)
             } else {
                 OverrideName::new(CStr::from_char_ptr(name).to_bytes()).map(Some)
-            };
-            bindings::spin_unlock(lock);
-            r
+            }
         }
     }
 

@@ -2,8 +2,7 @@
 
 //! String module parameters.
 //!
-//! The `module!` macro of Linux 7.2 and 7.3 supports integer parameters only. This is the
-//! equivalent of C's `module_param_string()`, with one difference that matters for strict
+//! The equivalent of C's `module_param_string()`, with one difference that matters for strict
 //! parsing: it tells a parameter that was not given ([`StringParam::value`] is `None`) from one
 //! given empty.
 //! The value is copied into a fixed-size buffer owned by the module; a longer one is refused
@@ -11,17 +10,19 @@
 //!
 //! C header: [`include/linux/moduleparam.h`](srctree/include/linux/moduleparam.h)
 //!
-//! Future home: `rust/kernel/module_param.rs` (a `string` type for the `module!` macro's
-//! `params`).
+//! Upstream: C's `module_param_string()`; not merged (the `module!` of 7.2 and 7.3 takes integer
+//! and `bool` parameters only). Future home: `rust/kernel/module_param.rs` (a `string` type for
+//! the `module!` macro's `params`).
 
-use core::sync::atomic::{
-    AtomicBool,
-    Ordering, //
-};
 use kernel::{
     bindings,
     page::PAGE_SIZE,
     prelude::*,
+    sync::atomic::{
+        Acquire,
+        Atomic,
+        Release, //
+    },
     types::Opaque, //
 };
 
@@ -34,7 +35,7 @@ use kernel::{
 /// code runs; the parameter is read-only in sysfs, so it is never written afterwards.
 pub struct StringParam<const N: usize> {
     buf: Opaque<[u8; N]>,
-    given: AtomicBool,
+    given: Atomic<bool>,
 }
 
 // SAFETY: After module load the buffer is never written again (see the type invariants), so
@@ -77,13 +78,13 @@ impl<const N: usize> StringParam<N> {
         // INVARIANT: An all-zero buffer is the empty string, NUL-terminated.
         Self {
             buf: Opaque::zeroed(),
-            given: AtomicBool::new(false),
+            given: Atomic::new(false),
         }
     }
 
     /// Returns the parameter's value without its NUL terminator, or `None` if it was not given.
     pub fn value(&self) -> Option<&[u8]> {
-        if !self.given.load(Ordering::Acquire) {
+        if !self.given.load(Acquire) {
             return None;
         }
         // SAFETY: By the type invariants, the buffer is initialised and no longer written once
@@ -107,7 +108,7 @@ impl<const N: usize> StringParam<N> {
         {
             *d = *s;
         }
-        self.given.store(true, Ordering::Release);
+        self.given.store(true, Release);
         Ok(())
     }
 

@@ -4,7 +4,8 @@
 //!
 //! C header: [`include/linux/module.h`](srctree/include/linux/module.h)
 //!
-//! Future home: `rust/kernel/module.rs` (a method of `ThisModule`).
+//! Upstream: `try_module_get()`/`module_put()` on a `ThisModule`; not merged. Future home:
+//! `rust/kernel/module.rs` (a method of `ThisModule`).
 
 use kernel::{
     bindings,

@@ -4,14 +4,12 @@
 //!
 //! A driver that must act on devices it does not drive, such as setting `driver_override` on
 //! VFs before any driver can probe them (as vfio-pci does), or tracking which VFs are bound,
-//! registers a [`BusNotifier`]. The handler runs in the context of the bus event: it may sleep,
-//! must not take a lock that is held while devices are added (e.g. around `enable_sriov`), and
-//! must return quickly.
+//! registers a [`BusNotifier`].
 //!
 //! C header: [`include/linux/device/bus.h`](srctree/include/linux/device/bus.h)
 //!
-//! Future home: `rust/kernel/pci.rs` (the PCI bus's notifier chain), on a generic bus notifier
-//! in `rust/kernel/device/bus.rs`.
+//! Upstream: bus notifiers; not merged. Future home: `rust/kernel/pci.rs` (the PCI bus's notifier
+//! chain), on a generic bus notifier in `rust/kernel/device/bus.rs`.
 
 use kernel::{
     bindings,
@@ -69,6 +67,12 @@ pub enum BusEvent {
 /// ```
 pub trait BusNotify: Send + Sync {
     /// Called for each PCI bus event.
+    ///
+    /// # Locks
+    ///
+    /// Runs in the context of the bus event, which may hold the device's lock (the driver
+    /// events) or a lock held while devices are added (e.g. around `enable_sriov`): it may
+    /// sleep, must not take such a lock, and must return quickly.
     fn notify(self: Pin<&Self>, event: BusEvent, dev: &pci::Device);
 }
 

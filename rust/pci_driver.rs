@@ -2,34 +2,41 @@
 
 //! A PCI driver with `sriov_configure`, driver attributes, error handlers and dynamic IDs.
 //!
-//! The PCI driver adapter of Linux 7.2 and 7.3 (`pci::Adapter`) registers only `probe` and
-//! `remove`. [`Driver`] is `pci::Driver` plus the optional callbacks a PF driver needs, after the
-//! upstream proposal "rust: pci: add SR-IOV support" (v3), which adds `sriov_configure` to
-//! `pci::Driver`; [`Registration`] registers it with a static ID table and any number of dynamic
-//! IDs (`pci_add_dynid()`, as `pci-stub`'s `ids=` does).
+//! [`Driver`] is `pci::Driver` plus the optional callbacks a PF driver needs; [`Registration`]
+//! registers it with a static ID table and any number of dynamic IDs (`pci_add_dynid()`, as
+//! `pci-stub`'s `ids=` does).
 //!
 //! The driver data's life is that of the kernel crate's drivers (`rust/kernel/driver.rs`):
 //! created by `probe`, borrowed by every callback while the device is bound, and dropped by the
 //! driver core's `post_unbind_rust` callback, after `remove` and before the devres resources of
 //! the device are released (`device_unbind_cleanup()` in `drivers/base/dd.c`).
 //!
-//! Locks: the PCI core and driver core call every callback here with the device lock held:
-//! `probe` and `remove` from a bind, an unbind, `rmmod`, a removal or an enumeration (a removal
-//! or an enumeration also holds `pci_rescan_remove_lock`, see [`super::rescan`]);
-//! `sriov_configure` from `sriov_numvfs_store()`, which also holds `pci_rescan_remove_lock`.
+//! # Locks
+//!
+//! The PCI core and driver core call every callback here with the device lock held: `probe`
+//! and `remove` from a bind, an unbind, `rmmod`, a removal or an enumeration (a removal or an
+//! enumeration also holds `pci_rescan_remove_lock`, see [`super::rescan`]); `sriov_configure`
+//! from `sriov_numvfs_store()`, which also holds `pci_rescan_remove_lock`; the error and reset
+//! callbacks as `ErrorHandlers` says.
 //!
 //! C header: [`include/linux/pci.h`](srctree/include/linux/pci.h)
 //!
-//! Future home: `rust/kernel/pci.rs` (`pci::Driver`, `pci::Adapter`).
+//! Upstream: `pci::Driver` and `pci::Adapter`, merged with `probe` and `remove` only.
+//! `sriov_configure` is the SR-IOV series' (v3, March 2026, not merged), which its rework splits
+//! into `sriov_enable`/`sriov_disable` callbacks, setting `managed_sriov` so that the core
+//! disables SR-IOV before a Rust PF driver's `remove`; pf_stub keeps `sriov_configure`, since
+//! it keeps VFs across an unbind (Documentation/pf_stub.rst, "Upstream"). The error and reset
+//! callbacks, dynamic IDs, `driver_managed_dma` and `dev_groups`: not merged. Future home:
+//! `rust/kernel/pci.rs` (`pci::Driver`, `pci::Adapter`).
 
 use super::{
     compat::id_info,
     device_attr::AttributeGroups,
     pci_error::{
         ChannelState,
-        ErrorHandlers,
         ErsResult, //
     },
+    rescan_lock::RescanLocked,
 };
 use core::marker::PhantomData;
 use kernel::{
@@ -83,8 +90,13 @@ pub struct DynamicId {
 ///     fn probe(_: &pci::Device<Core<'_>>, _: Pin<&()>, _: Option<&()>) -> impl PinInit<Self, Error> {
 ///         Ok(PfStub)
 ///     }
-///     fn sriov_configure(dev: &pci::Device<Core<'_>>, _: Pin<&Self>, n: u16) -> Result<u16> {
-///         if n == 0 { dev.disable_sriov() } else { dev.enable_sriov(n)? }
+///     fn sriov_configure(
+///         dev: &pci::Device<Core<'_>>,
+///         _: Pin<&Self>,
+///         n: u16,
+///         locked: &RescanLocked<'_>,
+///     ) -> Result<u16> {
+///         if n == 0 { dev.disable_sriov(locked) } else { dev.enable_sriov(n, locked)? }
 ///         Ok(n)
 ///     }
 /// }
@@ -175,10 +187,15 @@ pub trait Driver: Send + Sync + 'static {
     /// The PCI core has already refused a count above `sriov_totalvfs` (`ERANGE`), a change
     /// between two non-zero counts (`EBUSY`) and a write of the current count (a no-op). Returns
     /// the number of VFs now enabled.
+    ///
+    /// # Locks
+    ///
+    /// The PCI core holds the device lock and `pci_rescan_remove_lock` (`locked`).
     fn sriov_configure(
         dev: &pci::Device<device::Core<'_>>,
         this: Pin<&Self>,
         nr_virtfn: u16,
+        locked: &RescanLocked<'_>,
     ) -> Result<u16>;
 }
 
@@ -384,9 +401,13 @@ impl<T: Driver> Registration<T> {
         // is held here.
         let data = unsafe { dev.as_ref().drvdata_borrow::<T>() };
 
+        // SAFETY: `sriov_numvfs_store()` calls `sriov_configure` between
+        // `pci_lock_rescan_remove()` and `pci_unlock_rescan_remove()` (`drivers/pci/iov.c`, Linux
+        // 7.2 and 7.3), in this thread: the lock is held for the call.
+        let locked = unsafe { RescanLocked::assume() };
         from_result(|| {
             let nr = u16::try_from(nr_virtfn).map_err(|_| ERANGE)?;
-            Ok(i32::from(T::sriov_configure(dev, data, nr)?))
+            Ok(i32::from(T::sriov_configure(dev, data, nr, &locked)?))
         })
     }
 }
@@ -396,5 +417,81 @@ impl<T: Driver> PinnedDrop for Registration<T> {
     fn drop(self: Pin<&mut Self>) {
         // SAFETY: By the type invariants, `drv` is registered.
         unsafe { bindings::pci_unregister_driver(self.drv.get()) };
+    }
+}
+
+/// The `pci_error_handlers` of a [`Driver`] `T` whose [`Driver::ERROR_HANDLERS`] is set.
+///
+/// A device whose bound driver has no `error_detected` makes the whole hierarchy's recovery fail
+/// ("can't recover (no error_detected callback)").
+///
+/// # Locks
+///
+/// The PCI core calls every callback for a bound driver with the device lock held: AER/DPC
+/// recovery (`report_error_detected()`, `report_slot_reset()`, `report_resume()` in
+/// `drivers/pci/pcie/err.c` each take `device_lock()`), and a function reset through sysfs
+/// `reset` or `pci_reset_function()` (`pci_dev_lock()` around `pci_dev_save_and_disable()`, which
+/// calls `reset_prepare`, and `pci_dev_restore()`, which calls `reset_done`).
+struct ErrorHandlers<T>(PhantomData<T>);
+
+impl<T: Driver> ErrorHandlers<T> {
+    /// The table the PCI core calls; promoted to a static by the reference taken to it.
+    const TABLE: bindings::pci_error_handlers = bindings::pci_error_handlers {
+        error_detected: Some(Self::error_detected),
+        mmio_enabled: None,
+        slot_reset: Some(Self::slot_reset),
+        reset_prepare: Some(Self::reset_prepare),
+        reset_done: Some(Self::reset_done),
+        resume: Some(Self::resume),
+        cor_error_detected: None,
+    };
+
+    /// Runs `f` with the bound device and its driver data.
+    ///
+    /// # Safety
+    ///
+    /// `pdev` must be a valid `struct pci_dev` bound to `T`'s driver, with its device lock held
+    /// for the duration of the call, as in every callback of the table above.
+    unsafe fn with<R>(
+        pdev: *mut bindings::pci_dev,
+        f: impl FnOnce(&pci::Device<device::Core<'_>>, Pin<&T>) -> R,
+    ) -> R {
+        // SAFETY: By the safety requirements `pdev` is valid and its device lock is held for the
+        // call: the `CoreInternal` context.
+        let dev = unsafe { &*pdev.cast::<pci::Device<device::CoreInternal<'_>>>() };
+        // SAFETY: The driver is bound, so `probe` stored a `Pin<KBox<T>>`, which is dropped only
+        // after `remove` (`post_unbind_rust`), under the device lock held here.
+        let data = unsafe { dev.as_ref().drvdata_borrow::<T>() };
+        f(dev, data)
+    }
+
+    extern "C" fn error_detected(
+        pdev: *mut bindings::pci_dev,
+        state: bindings::pci_channel_state_t,
+    ) -> bindings::pci_ers_result_t {
+        let state = ChannelState::from_raw(state);
+        // SAFETY: `report_error_detected()` calls this for a bound device under its device lock.
+        unsafe { Self::with(pdev, |dev, this| T::error_detected(dev, this, state)) }.to_raw()
+    }
+
+    extern "C" fn slot_reset(pdev: *mut bindings::pci_dev) -> bindings::pci_ers_result_t {
+        // SAFETY: `report_slot_reset()` calls this for a bound device under its device lock.
+        unsafe { Self::with(pdev, |dev, this| T::slot_reset(dev, this)) }.to_raw()
+    }
+
+    extern "C" fn resume(pdev: *mut bindings::pci_dev) {
+        // SAFETY: `report_resume()` calls this for a bound device under its device lock.
+        unsafe { Self::with(pdev, |dev, this| T::resume(dev, this)) }
+    }
+
+    extern "C" fn reset_prepare(pdev: *mut bindings::pci_dev) {
+        // SAFETY: `pci_dev_save_and_disable()` calls this for a bound device, under the device
+        // lock its caller took (`pci_dev_lock()` in `pci_reset_function()` and `reset_store()`).
+        unsafe { Self::with(pdev, |dev, this| T::reset_prepare(dev, this)) }
+    }
+
+    extern "C" fn reset_done(pdev: *mut bindings::pci_dev) {
+        // SAFETY: `pci_dev_restore()` calls this for a bound device, under the same device lock.
+        unsafe { Self::with(pdev, |dev, this| T::reset_done(dev, this)) }
     }
 }

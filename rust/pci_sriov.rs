@@ -3,29 +3,24 @@
 //! PCI SR-IOV: the methods a Physical Function (PF) driver calls on its device and its Virtual
 //! Functions (VFs).
 //!
-//! The PCI abstractions of Linux 7.2 and 7.3 have none of them (7.3 only `sriov_get_totalvfs`).
-//! The names are those of the C API and of the upstream proposal "rust: pci: add SR-IOV
-//! support" (v3): `is_virtfn`, `is_physfn`, `num_vf`, `sriov_get_totalvfs`, `physfn`, and, with
-//! the device lock held ([`SriovCore`]), `enable_sriov` and `disable_sriov`; plus what a PF driver
-//! without a device of its own needs: a PF's VFs ([`SriovRelations`]) and whether a device is
-//! still on the bus ([`SriovDevice::is_added`]).
-//!
-//! An out-of-tree module cannot add inherent methods to [`pci::Device`], a type of the kernel
-//! crate, so these are extension traits implemented for it; every method is small and
-//! `#[inline]`, as the inherent methods of `rust/kernel/pci.rs` are, and moves there unchanged.
+//! The names are those of the C API and of the upstream series: `is_virtfn`, `is_physfn`,
+//! `num_vf`, `physfn`, and, with the device lock held ([`SriovCore`]), `enable_sriov` and
+//! `disable_sriov`; plus what a PF driver without a device of its own needs: a PF's VFs
+//! ([`SriovRelations`]) and whether a device is still on the bus ([`SriovDevice::is_added`]).
 //!
 //! C header: [`include/linux/pci.h`](srctree/include/linux/pci.h)
 //!
-//! Future home: `rust/kernel/pci/sriov.rs`, as inherent methods of `pci::Device`.
+//! Upstream: the Rust SR-IOV series "rust: pci: add SR-IOV support" (v3, March 2026), not merged;
+//! its rework splits `sriov_configure` into `sriov_enable`/`sriov_disable` driver callbacks with
+//! `SriovEnable`, `SriovEnabled` and `SriovDisable` tokens, and adds a `VfRegistration` that
+//! removes the VFs at PF teardown. Merged:
+//! `sriov_get_totalvfs()` (7.3, used there; 7.2 gets `SriovCore::sriov_get_totalvfs`) and
+//! the SR-IOV capability's registers (`rust/kernel/pci/cap.rs`, after 7.3). The PF-VF relations,
+//! `vfs_assigned`, `is_added` and `save_state`/`restore_state`: not merged. Future home:
+//! `rust/kernel/pci/sriov.rs`, as inherent methods of `pci::Device`.
 
-use super::vf_binds::{
-    self,
-    StoppedVfBinds, //
-};
-use core::{
-    num::NonZero,
-    ptr::NonNull, //
-};
+use super::{pci_dev::raw, rescan_lock::RescanLocked};
+use core::ptr::NonNull;
 use kernel::{
     bindings,
     device,
@@ -40,16 +35,6 @@ use kernel::{
         },
     }, //
 };
-
-/// Returns the C `struct pci_dev` behind a [`pci::Device`] (`Device::as_raw()` upstream).
-///
-/// `pci::Device::as_raw()` is private to the kernel crate; a `pci::Device` is, by its definition,
-/// a `#[repr(transparent)]` wrapper of `Opaque<bindings::pci_dev>`, itself `#[repr(transparent)]`,
-/// so the address of the Rust object is the address of the C object.
-#[inline]
-pub(super) fn raw<Ctx: device::DeviceContext>(dev: &pci::Device<Ctx>) -> *mut bindings::pci_dev {
-    core::ptr::from_ref(dev).cast_mut().cast()
-}
 
 /// `PCI_DEV_ADDED` of `pci_dev.priv_flags` (`drivers/pci/pci.h`): set while the device is on
 /// the bus; the PCI core clears it, under the rescan/remove lock, before releasing the driver of a
@@ -88,11 +73,6 @@ pub trait SriovDevice {
     /// Returns the number of VFs currently enabled (`pci_num_vf()`).
     fn num_vf(&self) -> u16;
 
-    /// Returns the number of VFs the device supports (`pci_sriov_get_totalvfs()`, the value of
-    /// `sriov_totalvfs`), or [`None`] if SR-IOV is not available. Linux 7.3's kernel crate has
-    /// this method, with this signature, on `pci::Device<Core>`, where it takes precedence.
-    fn sriov_get_totalvfs(&self) -> Option<NonZero<u16>>;
-
     /// Returns how many of this PF's VFs are marked assigned to a guest (`pci_vfs_assigned()`,
     /// the `PCI_DEV_FLAGS_ASSIGNED` flag that Xen's pciback sets).
     fn vfs_assigned(&self) -> u16;
@@ -101,6 +81,13 @@ pub trait SriovDevice {
     /// after the first probe at enumeration and cleared when a removal begins, both under
     /// `pci_rescan_remove_lock`.
     fn is_added(&self) -> bool;
+
+    /// Reads VF Enable in the device's SR-IOV Control register: `None` without the capability
+    /// or when the device does not answer (a read of all ones).
+    ///
+    /// The PCI core's `num_VFs` says what was enabled; this says whether the hardware still
+    /// has it (a bus reset clears it, and nobody restores it for a PF without a driver).
+    fn vf_enable_in_hw(&self) -> Option<bool>;
 
     /// Returns the PF of this VF (`pci_physfn()`), or [`None`] if the device is not a VF.
     ///
@@ -131,15 +118,6 @@ impl<Ctx: device::DeviceContext> SriovDevice for pci::Device<Ctx> {
     }
 
     #[inline]
-    fn sriov_get_totalvfs(&self) -> Option<NonZero<u16>> {
-        // SAFETY: `raw(self)` is a valid `struct pci_dev`; the function returns 0 for a device
-        // without SR-IOV.
-        let n = unsafe { bindings::pci_sriov_get_totalvfs(raw(self)) };
-        // The value comes from the 16-bit TotalVFs (or the driver's lower limit): it fits.
-        NonZero::new(u16::try_from(n).unwrap_or(0))
-    }
-
-    #[inline]
     fn vfs_assigned(&self) -> u16 {
         // SAFETY: `raw(self)` is a valid `struct pci_dev`; the function walks the VFs under the
         // PCI core's own locking and returns 0 for a device without SR-IOV.
@@ -150,6 +128,28 @@ impl<Ctx: device::DeviceContext> SriovDevice for pci::Device<Ctx> {
     #[inline]
     fn is_added(&self) -> bool {
         test_priv_flag(self, PCI_DEV_ADDED)
+    }
+
+    fn vf_enable_in_hw(&self) -> Option<bool> {
+        // `PCI_EXT_CAP_ID_SRIOV`, `PCI_SRIOV_CTRL` and `PCI_SRIOV_CTRL_VFE`
+        // (`include/uapi/linux/pci_regs.h`).
+        const SRIOV: i32 = 0x10;
+        const CTRL: u16 = 0x08;
+        const VFE: u16 = 0x01;
+        // SAFETY: `raw(self)` is a valid `struct pci_dev`; the search reads config space only.
+        let pos = unsafe { bindings::pci_find_ext_capability(raw(self), SRIOV) };
+        if pos == 0 {
+            return None;
+        }
+        let mut ctrl: u16 = 0;
+        // SAFETY: As above; `ctrl` is a valid place for the word read.
+        let r = unsafe {
+            bindings::pci_read_config_word(raw(self), i32::from(pos) + i32::from(CTRL), &mut ctrl)
+        };
+        if r != 0 || ctrl == u16::MAX {
+            return None;
+        }
+        Some(ctrl & VFE != 0)
     }
 
     #[inline]
@@ -312,17 +312,30 @@ impl<Ctx: device::DeviceContext> SriovRelations for pci::Device<Ctx> {
 /// Ok(pdev.num_vf())
 /// ```
 pub trait SriovCore {
-    /// Enables `nr_virtfn` VFs (`pci_enable_sriov()`).
+    /// Returns the number of VFs the device supports (`pci_sriov_get_totalvfs()`, the value of
+    /// `sriov_totalvfs`), or [`None`] if SR-IOV is not available.
+    ///
+    /// Linux 7.2 only: 7.3's kernel crate has this method, with this signature, on
+    /// `pci::Device<Core>` (see `compat`).
+    #[cfg(not(linux_7_3))]
+    fn sriov_get_totalvfs(&self) -> Option<core::num::NonZero<u16>>;
+
+    /// Enables `nr_virtfn` VFs (`pci_enable_sriov()`), under the rescan/remove lock.
     ///
     /// Fails with the PCI core's error: `EINVAL` for a count above `sriov_totalvfs`, `EBUSY` when
-    /// VFs are already enabled, `ENOMEM` or `EIO` when the VFs cannot be set up.
-    fn enable_sriov(&self, nr_virtfn: u16) -> Result;
+    /// VFs are already enabled, `ENOMEM` or `EIO` when the VFs cannot be set up. The caller
+    /// checks [`SriovCore::leftover_vf`] first: the core adds the VFs without looking.
+    fn enable_sriov(&self, nr_virtfn: u16, locked: &RescanLocked<'_>) -> Result;
 
-    /// Disables all VFs (`pci_disable_sriov()`), removing their devices first.
-    ///
-    /// The running thread must hold the PCI core's rescan/remove lock, as around
-    /// `sriov_configure`, in a removal's `remove`, or through [`super::rescan::run_locked`].
-    fn disable_sriov(&self);
+    /// Disables all VFs (`pci_disable_sriov()`), removing their devices first, under the
+    /// rescan/remove lock (around `sriov_configure`, in a removal's `remove`, or through
+    /// [`super::rescan::run_locked`]).
+    fn disable_sriov(&self, locked: &RescanLocked<'_>);
+
+    /// A VF device that an earlier device at this PF's address left behind (its PF was removed,
+    /// and the VF's own removal is still waiting, for example for its VFIO user), if one
+    /// exists: new VFs would take its name, and the PCI core would add a second device under it.
+    fn leftover_vf(&self, locked: &RescanLocked<'_>) -> Option<ARef<pci::Device>>;
 
     /// Saves the device's configuration, SR-IOV included (`pci_save_state()`), for
     /// [`SriovCore::restore_state`] after a reset.
@@ -332,23 +345,75 @@ pub trait SriovCore {
     /// reset that cleared VF Enable, the VFs are enabled again with the same count.
     fn restore_state(&self);
 
-    /// Stops new driver binds of this PF's VFs and waits for the probes already running; see
-    /// [`super::vf_binds`]. Dropping the returned object lets them bind again.
-    fn stop_vf_binds(&self, stop: &'static CStr, default: Option<&[u8]>) -> Result<StoppedVfBinds>;
+    /// The proof that the rescan/remove lock is held, for a callback that runs while the device
+    /// is off the bus (`PCI_DEV_ADDED` clear): the enumeration's first probe, or `remove` in
+    /// the device's removal. `None` while the device is on the bus.
+    ///
+    /// The flag is the proof: `pci_stop_dev()` clears it and `pci_bus_add_device()` sets it,
+    /// both under the lock, and a remover holds the lock until it has deleted the device, which
+    /// needs the device lock first (`device_del()`). So the lock is held by this thread, or by a
+    /// remover that cannot go on before this callback returns: no other thread adds or removes
+    /// devices meanwhile. Three paths break the argument, and callers that can tell them apart
+    /// do not use this: a plain unbind that took the device lock after the remover cleared the
+    /// flag (the devices are safe, but lockdep's `lockdep_assert_held()` in
+    /// `pci_stop_and_remove_bus_device()` sees another thread's lock), an asynchronous probe
+    /// that runs after its enumerator let the lock go but before it marked the device added,
+    /// and VMD, which removes its bus without the lock (`vmd_remove()`).
+    fn rescan_locked_unadded(&self) -> Option<RescanLocked<'_>>;
 }
 
 impl<'a> SriovCore for pci::Device<device::Core<'a>> {
+    #[cfg(not(linux_7_3))]
     #[inline]
-    fn enable_sriov(&self, nr_virtfn: u16) -> Result {
-        // SAFETY: `raw(self)` is a valid `struct pci_dev` and the `Core` context guarantees the
-        // device lock is held, as the PCI core requires for changing the SR-IOV configuration.
+    fn sriov_get_totalvfs(&self) -> Option<core::num::NonZero<u16>> {
+        // SAFETY: `raw(self)` is a valid `struct pci_dev`; the function returns 0 for a device
+        // without SR-IOV.
+        let n = unsafe { bindings::pci_sriov_get_totalvfs(raw(self)) };
+        // The value comes from the 16-bit TotalVFs (or the driver's lower limit): it fits.
+        core::num::NonZero::new(u16::try_from(n).unwrap_or(0))
+    }
+
+    #[inline]
+    fn enable_sriov(&self, nr_virtfn: u16, _locked: &RescanLocked<'_>) -> Result {
+        // SAFETY: `raw(self)` is a valid `struct pci_dev`; the `Core` context guarantees the
+        // device lock and `_locked` the rescan/remove lock, which the PCI core holds itself
+        // around `sriov_configure` (`sriov_numvfs_store()`, `drivers/pci/iov.c`).
         to_result(unsafe { bindings::pci_enable_sriov(raw(self), i32::from(nr_virtfn)) })
     }
 
     #[inline]
-    fn disable_sriov(&self) {
+    fn disable_sriov(&self, _locked: &RescanLocked<'_>) {
         // SAFETY: As for `enable_sriov`; disabling is valid in any state, a no-op without VFs.
         unsafe { bindings::pci_disable_sriov(raw(self)) }
+    }
+
+    fn leftover_vf(&self, _locked: &RescanLocked<'_>) -> Option<ARef<pci::Device>> {
+        let pf = raw(self);
+        let name = self.as_ref().name().to_bytes();
+        let mut found = None;
+        let mut cur: *mut bindings::pci_dev = core::ptr::null_mut();
+        loop {
+            // SAFETY: As in `for_each_vf`: each `cur` is valid and referenced until the next call.
+            cur = unsafe { bindings::pci_get_device(!0, !0, cur) };
+            if cur.is_null() {
+                break;
+            }
+            // SAFETY: `cur` is valid and referenced. A VF's `physfn` is set at its creation and
+            // referenced until `pci_iov_remove_virtfn()` or its release, and no VF is removed
+            // while `_locked` holds the rescan/remove lock, so the old PF is valid; its name
+            // lives as long as its kobject.
+            let leftover = unsafe {
+                let old = (*cur).__bindgen_anon_1.physfn;
+                (*cur).is_virtfn() != 0
+                    && !core::ptr::eq(old, pf)
+                    && CStr::from_char_ptr((*old).dev.kobj.name).to_bytes() == name
+            };
+            if leftover && found.is_none() {
+                // SAFETY: `cur` is valid for the call.
+                found = unsafe { get_ref(cur) };
+            }
+        }
+        found
     }
 
     #[inline]
@@ -364,8 +429,12 @@ impl<'a> SriovCore for pci::Device<device::Core<'a>> {
         unsafe { bindings::pci_restore_state(raw(self)) }
     }
 
-    #[inline]
-    fn stop_vf_binds(&self, stop: &'static CStr, default: Option<&[u8]>) -> Result<StoppedVfBinds> {
-        vf_binds::stop(self, stop, default)
+    fn rescan_locked_unadded(&self) -> Option<RescanLocked<'_>> {
+        if self.is_added() {
+            return None;
+        }
+        // SAFETY: See the trait method: the lock is held while this device lock is, which the
+        // `Core` context holds for at least the borrow of `self`.
+        Some(unsafe { RescanLocked::assume() })
     }
 }

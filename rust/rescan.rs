@@ -27,7 +27,13 @@
 //!
 //! Future home: `rust/kernel/pci.rs` (the lock) and `rust/kernel/workqueue.rs` ([`OwnedQueue`]).
 
-use super::pci_sriov::SriovDevice;
+use super::{
+    pci_sriov::SriovDevice,
+    rescan_lock::{
+        RescanLocked,
+        RescanRemoveLock, //
+    },
+};
 use core::{
     ffi::c_void,
     ops::Deref,
@@ -49,32 +55,6 @@ use kernel::{
     },
     workqueue::Queue, //
 };
-
-/// `pci_rescan_remove_lock`, held by this thread while the object lives.
-///
-/// # Invariants
-///
-/// This thread took `pci_rescan_remove_lock` in [`RescanRemoveLock::lock`] and holds it.
-pub struct RescanRemoveLock(());
-
-impl RescanRemoveLock {
-    /// Takes the lock (`pci_lock_rescan_remove()`), waiting for it.
-    ///
-    /// Never call this with a device lock held (see the module documentation).
-    pub fn lock() -> Self {
-        // SAFETY: Always valid to call; the lock is released by `drop`.
-        unsafe { bindings::pci_lock_rescan_remove() };
-        // INVARIANT: The lock was taken just above, by this thread.
-        Self(())
-    }
-}
-
-impl Drop for RescanRemoveLock {
-    fn drop(&mut self) {
-        // SAFETY: By the type invariants this thread holds the lock.
-        unsafe { bindings::pci_unlock_rescan_remove() };
-    }
-}
 
 /// A workqueue owned by its creator: dropping it waits for every work item queued on it, so no
 /// item can run the module's code after the module is gone.
@@ -154,7 +134,7 @@ enum State {
 struct Call {
     #[pin]
     state: Mutex<State>,
-    run: unsafe fn(*mut c_void),
+    run: unsafe fn(*mut c_void, &RescanLocked<'_>),
     arg: *mut c_void,
 }
 
@@ -168,7 +148,7 @@ unsafe impl Sync for Call {}
 impl Call {
     /// The worker: takes the rescan/remove lock, then runs the closure unless abandoned.
     fn work(&self) {
-        let _lock = RescanRemoveLock::lock();
+        let lock = RescanRemoveLock::lock();
         let run = {
             let mut state = self.state.lock();
             if *state == State::Abandoned {
@@ -180,8 +160,9 @@ impl Call {
         };
         if run {
             // SAFETY: The state is `Running`, so by the type invariants `arg` points to the
-            // caller's live slot, of the type `run` expects, and the caller is waiting.
-            unsafe { (self.run)(self.arg) };
+            // caller's live slot, of the type `run` expects, and the caller is waiting; `lock`
+            // is held for the call.
+            unsafe { (self.run)(self.arg, &lock.locked()) };
             *self.state.lock() = State::Done;
         }
     }
@@ -200,12 +181,15 @@ struct Slot<D, F, R> {
 ///
 /// `arg` must point to a live `Slot<D, F, R>` whose `pdev` is valid, not used by anyone else
 /// for the duration of the call.
-unsafe fn trampoline<D, F: FnOnce(&D) -> R, R>(arg: *mut c_void) {
+unsafe fn trampoline<D, F: FnOnce(&D, &RescanLocked<'_>) -> R, R>(
+    arg: *mut c_void,
+    locked: &RescanLocked<'_>,
+) {
     // SAFETY: By the safety requirements.
     let slot = unsafe { &mut *arg.cast::<Slot<D, F, R>>() };
     if let Some(f) = slot.f.take() {
         // SAFETY: By the safety requirements `pdev` is valid.
-        slot.r = Some(f(unsafe { &*slot.pdev }));
+        slot.r = Some(f(unsafe { &*slot.pdev }, locked));
     }
 }
 
@@ -220,7 +204,7 @@ unsafe fn trampoline<D, F: FnOnce(&D) -> R, R>(arg: *mut c_void) {
 /// # Examples
 ///
 /// ```ignore
-/// match run_locked(&queue, pdev, |pdev| pdev.disable_sriov()) {
+/// match run_locked(&queue, pdev, |pdev, locked| pdev.disable_sriov(locked)) {
 ///     Ok(()) => dev_info!(pdev, "VFs disabled\n"),
 ///     Err(e) if e == ENODEV => dev_info!(pdev, "the PF is being removed\n"),
 ///     Err(e) => return Err(e),
@@ -228,7 +212,7 @@ unsafe fn trampoline<D, F: FnOnce(&D) -> R, R>(arg: *mut c_void) {
 /// ```
 pub fn run_locked<'a, F, R>(queue: &Queue, pdev: &pci::Device<Core<'a>>, f: F) -> Result<R>
 where
-    F: FnOnce(&pci::Device<Core<'a>>) -> R + Send,
+    F: FnOnce(&pci::Device<Core<'a>>, &RescanLocked<'_>) -> R + Send,
     R: Send,
 {
     let mut slot = Slot {

@@ -4,8 +4,8 @@
 //!
 //! C header: [`include/linux/kobject.h`](srctree/include/linux/kobject.h)
 //!
-//! Future home: `rust/kernel/device.rs` (uevents of a device; the kernel crate has no
-//! `kobject` abstraction).
+//! Upstream: `kobject_uevent_env()` for a device; not merged. Future home: `rust/kernel/device.rs`
+//! (uevents of a device; the kernel crate has no `kobject` abstraction).
 
 use kernel::{
     bindings,

@@ -1,40 +1,40 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Stopping new driver binds of a PF's VFs ([`super::pci_sriov::SriovCore::stop_vf_binds`]),
-//! so that which VFs are bound can be read and acted on with no bind slipping in between.
+//! Stopping new driver binds of a PF's VFs ([`VfBinds::stop_vf_binds`]), so that which VFs are
+//! bound can be read and acted on with no bind slipping in between.
 //!
-//! Each VF's `driver_override` is set to `stop`, the name of a driver that refuses VFs (a PF
-//! driver such as pf_stub). The PCI core then matches no other driver to the VF: not for a bind
-//! that starts now, nor for a probe that matched before and still waits for the VF's device lock,
-//! since the core matches the override once more under that lock before it calls a probe
-//! (`pci_match_device()` in `__pci_device_probe()`). Then each VF's device lock is taken and
-//! released, which waits for a probe or release in flight, and whether a driver is bound is read
-//! under it ([`StoppedVfBinds::bound`]). Until the returned object is dropped no VF of this PF
-//! can become bound; VFs can still lose their driver. Dropping it sets each VF's override back to
-//! what it was, or to `default` where it already read `stop` (a bind the caller refused earlier
-//! by the same means), unless it was changed meanwhile.
+//! Each VF's `driver_override` is set to `stop`, a driver that refuses VFs (a PF driver such as
+//! pf_stub): the PCI core then matches no other driver to the VF, not even for a probe that
+//! matched before and waits for the VF's device lock, since `__pci_device_probe()` matches the
+//! override again under that lock. Taking and releasing each VF's device lock then waits for the
+//! probes and releases in flight, and [`StoppedVfBinds::bound`] is read under it. Until the
+//! returned object is dropped no VF of the PF becomes bound (VFs can still lose their driver);
+//! dropping it sets each override back to what it was, or to `default` where it already read
+//! `stop` (a bind the caller refused earlier by the same means), unless someone changed it
+//! meanwhile.
 //!
-//! Fails, with every override set back, with `ENOMEM`, or `E2BIG` when a VF's override is longer
-//! than an [`OverrideName`] holds.
+//! # Locks
 //!
-//! Locks: the caller holds the PF's device lock (the `Core` context), so no VF of this PF is
-//! added meanwhile (a removal above the PF may remove some: they stay referenced). Each VF's
-//! override spinlock and device lock are taken and released in turn; none is held on return. A
-//! VF's device lock taken under its PF's is the PCI core's own order (`sriov_numvfs_store()`
-//! removes VFs, taking their locks, under the PF's). The caller must not hold a lock that a probe
-//! or release of a VF driver, or a bus notifier, waits for.
+//! The caller holds the PF's device lock (the `Core` context), so no VF of the PF is added
+//! meanwhile (a removal above the PF may remove some: they stay referenced), and must not hold a
+//! lock that a VF driver's probe or release, or a bus notifier, waits for. Each VF's override
+//! spinlock and device lock are taken and released in turn, a VF's under its PF's as in the PCI
+//! core (`sriov_numvfs_store()` removes VFs under the PF's lock); none is held on return.
 //!
-//! Future home: `rust/kernel/pci/sriov.rs`, beside the methods of [`super::pci_sriov`].
+//! Upstream: nothing; not merged nor needed by the PF drivers of upstream's `managed_sriov`, whose
+//! VFs go before the PF's `remove`: pf_stub needs it only to keep locked VFs in use across an
+//! unbind (Documentation/pf_stub.rst, "Upstream"). Future home: `rust/kernel/pci/sriov.rs`,
+//! beside the methods of [`super::pci_sriov`].
 
 use super::{
     driver_override::{
         DriverOverride,
         OverrideName, //
     },
+    pci_dev::raw,
     pci_sriov::{
         for_each_vf,
-        get_ref,
-        raw, //
+        get_ref, //
     },
 };
 use kernel::{
@@ -42,7 +42,10 @@ use kernel::{
     device,
     pci,
     prelude::*,
-    sync::aref::ARef, //
+    sync::{
+        aref::ARef,
+        Mutex, //
+    }, //
 };
 
 /// One VF of a [`StoppedVfBinds`].
@@ -55,7 +58,7 @@ struct StoppedVf {
     stopped: bool,
 }
 
-/// The VFs of a PF whose new binds are stopped ([`super::pci_sriov::SriovCore::stop_vf_binds`]);
+/// The VFs of a PF whose new binds are stopped ([`VfBinds::stop_vf_binds`]);
 /// dropping it lets them bind again.
 ///
 /// # Invariants
@@ -116,19 +119,34 @@ impl Drop for StoppedVfBinds {
 fn settle(vf: &pci::Device) -> bool {
     let dev = raw(vf);
     // SAFETY: `dev` is a valid, referenced `struct pci_dev`. Its `dev.mutex` is the device lock
-    // (`device_lock()` is `mutex_lock(&dev->mutex)`), taken and released here by this thread;
-    // `device_is_bound()` is read under it, as it asks.
-    unsafe {
-        let lock = &raw mut (*dev).dev.mutex;
-        bindings::mutex_lock(lock);
-        let bound = bindings::device_is_bound(&raw mut (*dev).dev);
-        bindings::mutex_unlock(lock);
-        bound
+    // (`device_lock()` is `mutex_lock(&dev->mutex)`), initialised with the device and alive as
+    // long as `vf`.
+    let lock = unsafe { Mutex::<()>::from_raw(&raw mut (*dev).dev.mutex) };
+    let _guard = lock.lock();
+    // SAFETY: `dev` is valid (see above); `device_is_bound()` is read under the device lock, as
+    // it asks.
+    unsafe { bindings::device_is_bound(&raw mut (*dev).dev) }
+}
+
+/// Stopping new driver binds of a PF's VFs.
+pub trait VfBinds {
+    /// Stops new driver binds of this PF's VFs and waits for the probes already running: see
+    /// the module documentation. Dropping the returned object lets them bind again.
+    ///
+    /// Fails, with every override set back, with `ENOMEM`, or `E2BIG` when a VF's override is
+    /// longer than an [`OverrideName`] holds.
+    fn stop_vf_binds(&self, stop: &'static CStr, default: Option<&[u8]>) -> Result<StoppedVfBinds>;
+}
+
+impl VfBinds for pci::Device<device::Core<'_>> {
+    #[inline]
+    fn stop_vf_binds(&self, stop: &'static CStr, default: Option<&[u8]>) -> Result<StoppedVfBinds> {
+        stop_binds(self, stop, default)
     }
 }
 
 /// Stops new binds of `pf`'s VFs: see the module documentation.
-pub(super) fn stop(
+fn stop_binds(
     pf: &pci::Device<device::Core<'_>>,
     stop: &'static CStr,
     default: Option<&[u8]>,

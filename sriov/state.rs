@@ -13,17 +13,21 @@ use super::{
     TokenCmd, //
 };
 use crate::vf_token::VfToken;
-use core::sync::atomic::{
-    AtomicU8,
-    Ordering, //
-};
 use kernel::{
-    fmt, new_mutex,
+    fmt,
+    impl_flags,
+    new_mutex,
     prelude::*,
     sync::{
+        atomic::{
+            Acquire,
+            Atomic,
+            Relaxed,
+            Release, //
+        },
         Mutex,
         MutexGuard, //
-    },
+    }, //
 };
 
 /// Why a policy knob refused a write.
@@ -107,6 +111,49 @@ pub(crate) fn locked_at_bind(policy: Policy, current: u16) -> bool {
     current > 0 && policy == Policy::Locked
 }
 
+impl_flags!(
+    /// The policy, the lock and whether a token is set, as [`PfPolicy`] publishes them.
+    #[derive(Clone, Copy, PartialEq, Eq)]
+    struct StateBits(u32);
+
+    /// One bit of [`StateBits`].
+    #[derive(Clone, Copy, PartialEq, Eq)]
+    enum StateBit {
+        /// The VF count is locked.
+        Locked = 1 << 0,
+        /// A VF token is set.
+        Token = 1 << 1,
+        /// The policy is `simple` (else `locked`).
+        Simple = 1 << 2,
+    }
+);
+
+impl StateBits {
+    /// The bits of a state.
+    fn of(policy: Policy, locked: bool, has_token: bool) -> Self {
+        let mut bits = Self::empty();
+        if locked {
+            bits |= StateBit::Locked;
+        }
+        if has_token {
+            bits |= StateBit::Token;
+        }
+        if policy == Policy::Simple {
+            bits |= StateBit::Simple;
+        }
+        bits
+    }
+
+    /// The policy the bits hold.
+    fn policy(self) -> Policy {
+        if self.contains(StateBit::Simple) {
+            Policy::Simple
+        } else {
+            Policy::Locked
+        }
+    }
+}
+
 /// A PF's policy state: the policy, the lock and the VF token.
 ///
 /// # Invariants
@@ -114,47 +161,24 @@ pub(crate) fn locked_at_bind(policy: Policy, current: u16) -> bool {
 /// `locked` implies the `locked` policy.
 #[pin_data]
 pub(crate) struct PfPolicy {
-    /// The policy, the lock and whether a token is set ([`PfPolicy::LOCKED`] and the other
-    /// bits): the only copy of the policy and the lock, read without waiting by the attributes,
+    /// The policy, the lock and whether a token is set (a [`StateBits`]): the only copy of the policy and the lock, read without waiting by the attributes,
     /// recovery and the VF watcher (see [`PfPolicy::locked`]). Written only by
     /// [`PolicyGuard::store`], with `token` locked. The token bit is the one mirror here (of
     /// `token.is_some()`, for the readers that cannot take the lock): `store` sets it from the
     /// token on every write, and every change of the token ends with a `store`.
-    bits: AtomicU8,
+    bits: Atomic<u32>,
     /// The VF token. Its lock serializes every change of this state and of the PF's VF count.
     #[pin]
     token: Mutex<Option<VfToken>>,
 }
 
 impl PfPolicy {
-    /// The VF count is locked.
-    const LOCKED: u8 = 1;
-    /// A VF token is set.
-    const TOKEN: u8 = 2;
-    /// The policy is `simple` (else `locked`).
-    const SIMPLE: u8 = 4;
-
-    /// The bits of a state.
-    fn bits(policy: Policy, locked: bool, has_token: bool) -> u8 {
-        let mut bits = 0;
-        if locked {
-            bits |= Self::LOCKED;
-        }
-        if has_token {
-            bits |= Self::TOKEN;
-        }
-        if policy == Policy::Simple {
-            bits |= Self::SIMPLE;
-        }
-        bits
-    }
-
     /// A PF's state at bind: `locked` holds only under the `locked` policy.
     pub(crate) fn new(policy: Policy, locked: bool, token: Option<VfToken>) -> impl PinInit<Self> {
         // INVARIANT: `locked` only under the `locked` policy.
         let locked = locked && policy == Policy::Locked;
         pin_init!(Self {
-            bits: AtomicU8::new(Self::bits(policy, locked, token.is_some())),
+            bits: Atomic::new(StateBits::of(policy, locked, token.is_some()).into()),
             token <- new_mutex!(token),
         })
     }
@@ -168,20 +192,20 @@ impl PfPolicy {
     }
 
     /// The bits, read without the lock: a write to them may be under way, and is seen once done.
-    fn load(&self) -> u8 {
-        self.bits.load(Ordering::Acquire)
+    fn load(&self) -> StateBits {
+        StateBits(self.bits.load(Acquire))
     }
 
     /// Whether the VF count is locked. Never waits: the lock is held across VF changes (a
     /// disable takes a second or more, and knob reads must not wait for it) and while VFs are
     /// added, when the VF watcher asks.
     pub(crate) fn locked(&self) -> bool {
-        self.load() & Self::LOCKED != 0
+        self.load().contains(StateBit::Locked)
     }
 
     /// Whether a VF token is set; never waits.
     pub(crate) fn has_token(&self) -> bool {
-        self.load() & Self::TOKEN != 0
+        self.load().contains(StateBit::Token)
     }
 
     /// `locked` or `unlocked`, as `sriov_lock` shows the lock; never waits.
@@ -204,18 +228,14 @@ impl PfPolicy {
 
     /// The policy; never waits.
     pub(crate) fn policy(&self) -> Policy {
-        if self.load() & Self::SIMPLE != 0 {
-            Policy::Simple
-        } else {
-            Policy::Locked
-        }
+        self.load().policy()
     }
 }
 
 /// The lock of a PF's policy state, held.
 pub(crate) struct PolicyLock<'a> {
     /// The owner's bits.
-    bits: &'a AtomicU8,
+    bits: &'a Atomic<u32>,
     /// The token, locked.
     token: MutexGuard<'a, Option<VfToken>>,
 }
@@ -234,35 +254,31 @@ impl PolicyLock<'_> {
 /// A PF's policy state with its lock held: the decisions that change it.
 pub(crate) struct PolicyGuard<'a> {
     /// The owner's bits.
-    bits: &'a AtomicU8,
+    bits: &'a Atomic<u32>,
     /// The token.
     token: &'a mut Option<VfToken>,
 }
 
 impl PolicyGuard<'_> {
     /// The bits (the lock is held: nobody else writes them).
-    fn load(&self) -> u8 {
-        self.bits.load(Ordering::Relaxed)
+    fn load(&self) -> StateBits {
+        StateBits(self.bits.load(Relaxed))
     }
 
     /// Publishes a new policy and lock, with the token bit of the token held now.
     fn store(&mut self, policy: Policy, locked: bool) {
-        let bits = PfPolicy::bits(policy, locked, self.token.is_some());
-        self.bits.store(bits, Ordering::Release);
+        let bits = StateBits::of(policy, locked, self.token.is_some());
+        self.bits.store(bits.into(), Release);
     }
 
     /// The policy in force.
     pub(crate) fn policy(&self) -> Policy {
-        if self.load() & PfPolicy::SIMPLE != 0 {
-            Policy::Simple
-        } else {
-            Policy::Locked
-        }
+        self.load().policy()
     }
 
     /// Whether the VF count is locked.
     pub(crate) fn locked(&self) -> bool {
-        self.load() & PfPolicy::LOCKED != 0
+        self.load().contains(StateBit::Locked)
     }
 
     /// Whether a token is set (the value itself is never shown).
@@ -278,7 +294,7 @@ impl PolicyGuard<'_> {
     }
 
     /// Decides a `sriov_numvfs` write: the lock first, then [`decide`].
-    pub(crate) fn configure(&self, req: &Request) -> core::result::Result<Action, Refusal> {
+    pub(crate) fn configure(&self, req: &Request) -> Result<Action, Refusal> {
         // Invariant: `locked` implies the `locked` policy (see `lock_cmd` and `set_policy`).
         if req.requested != req.current && self.locked() {
             return Err(Refusal::Locked);
@@ -300,10 +316,7 @@ impl PolicyGuard<'_> {
     }
 
     /// Applies a `sriov_lock` write.
-    pub(crate) fn lock_cmd(
-        &mut self,
-        cmd: &LockCmd,
-    ) -> core::result::Result<LockChange, KnobRefusal> {
+    pub(crate) fn lock_cmd(&mut self, cmd: &LockCmd) -> Result<LockChange, KnobRefusal> {
         let (policy, was) = (self.policy(), self.locked());
         match cmd {
             LockCmd::Lock if policy == Policy::Simple => return Err(KnobRefusal::SimplePolicy),
@@ -329,7 +342,7 @@ impl PolicyGuard<'_> {
         &mut self,
         policy: Policy,
         num_vf: u16,
-    ) -> core::result::Result<PolicyChange, KnobRefusal> {
+    ) -> Result<PolicyChange, KnobRefusal> {
         if policy == self.policy() {
             return Ok(PolicyChange::Unchanged);
         }
@@ -342,10 +355,7 @@ impl PolicyGuard<'_> {
     }
 
     /// Applies a `sriov_vf_token` write.
-    pub(crate) fn token_cmd(
-        &mut self,
-        cmd: TokenCmd,
-    ) -> core::result::Result<TokenChange, KnobRefusal> {
+    pub(crate) fn token_cmd(&mut self, cmd: TokenCmd) -> Result<TokenChange, KnobRefusal> {
         let (locked, had) = (self.locked(), self.has_token());
         match cmd {
             TokenCmd::Set(_) | TokenCmd::Clear if self.token.is_some() && locked => {

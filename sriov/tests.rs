@@ -16,6 +16,7 @@ mod cases {
             total,
             assigned,
             requested,
+            leftover_vf: false,
         }
     }
 
@@ -28,6 +29,24 @@ mod cases {
     fn enable_from_zero() {
         assert_eq!(decide(&req(0, 8, 0, 8)), Ok(Action::Enable(8)));
         assert_eq!(decide(&req(0, 64, 0, 1)), Ok(Action::Enable(1)));
+    }
+
+    #[test]
+    fn leftover_vf_blocks_only_an_enable() {
+        let leftover = |r: Request| Request {
+            leftover_vf: true,
+            ..r
+        };
+        let r = decide(&leftover(req(0, 8, 0, 4)));
+        assert_eq!(r, Err(Refusal::LeftoverVf));
+        assert_eq!(r.err().map(Refusal::to_error), Some(EBUSY));
+        // Nothing is created by a disable, a no-op or a refused count: their answers stay.
+        assert_eq!(decide(&leftover(req(4, 8, 0, 0))), Ok(Action::Disable));
+        assert_eq!(decide(&leftover(req(0, 8, 0, 0))), Ok(Action::Unchanged));
+        assert!(matches!(
+            decide(&leftover(req(0, 8, 0, 9))),
+            Err(Refusal::OutOfRange { .. })
+        ));
     }
 
     #[test]

@@ -155,7 +155,8 @@ if [ "${PFSTUB_SKIP_DEBUG:-0}" != 1 ]; then
 			tests/debug/stress.sh tests/debug/faults.sh tests/debug/fuzz.sh \
 			tests/scenarios/bind-enable-disable.sh tests/scenarios/policy-adoption.sh \
 			tests/scenarios/policy-vfio-rmmod.sh tests/scenarios/unbind-rebind.sh \
-			tests/scenarios/pf-removal.sh tests/debug/removal-race.sh tests/scenarios/pci-errors.sh \
+			tests/scenarios/pf-removal.sh tests/scenarios/remove-rescan.sh tests/debug/removal-race.sh \
+			tests/scenarios/pci-errors.sh \
 			tests/debug/surprise-removal.sh
 	else
 		extra+=(extra:debug-kernel-build=1)
