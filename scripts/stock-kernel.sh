@@ -136,10 +136,13 @@ cp "$tree/src/pf_stub.ko" "$tree/pf_stub.ko"
 
 # --- the guest's modules ---
 # vfio-pci and its IOMMU back end, igbvf, igb, pci-stub, the C pci-pf-stub (the drivers the
-# scenarios load), and what they depend on, resolved by the host's modprobe against Debian's
+# scenarios load), virtio_net (the virtio topology's VFs; with net_failover and failover;
+# virtio-pci itself is built into Debian's kernels), and what they depend on, resolved by the host's modprobe against Debian's
 # modules, decompressed so busybox's insmod takes them.
-mods=(vfio-pci vfio_iommu_type1 igbvf igb pci-stub pci-pf-stub)
-modroot="$out/modroot"
+mods=(vfio-pci vfio_iommu_type1 igbvf igb pci-stub pci-pf-stub virtio_net)
+# One modroot per module list, so that trees of other lists (another work tree's, a branch's) do
+# not rebuild it under each other's boots.
+modroot="$out/modroot-$(printf '%s' "${mods[*]}" | sha256sum | cut -c1-8)"
 [ "$(cat "$modroot/.done" 2>/dev/null)" = "${mods[*]}" ] || rm -f "$modroot/.done"
 # Debian ships no modules.order nor modules.builtin with the modules (nothing here needs them):
 # empty ones keep depmod from warning about each.

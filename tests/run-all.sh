@@ -6,10 +6,12 @@
 # the kernel's VFIO selftests on VFs under an emulated IOMMU, builds and runs pf_stub in tree,
 # all on the newest kernel (PF_STUB_LINUX); runs KUnit and the guest scenarios again on the
 # second kernel (PF_STUB_LINUX_ALSO); boots Debian's stock kernel binary of the newest series
-# with pf_stub built as on a real host; and prints `N passed, N failed` last.
+# with pf_stub built as on a real host, and on it a virtio-net SR-IOV PF whose VFs carry traffic
+# (QEMU >= 10.1 from a Debian sid chroot, scripts/sid-qemu.sh: VFs on virtio_net, adoption under a
+# ping stream); and prints `N passed, N failed` last.
 #   tests/run-all.sh          make test
 #   tests/run-all.sh distro   make test-distro: every scenario on Debian's stock kernels of both
-#                             series
+#                             series, every virtio scenario (tests/virtio/) too
 set -uo pipefail
 . "$(dirname "$0")/../scripts/lib.sh"
 cd "$PF_STUB_ROOT"
@@ -46,6 +48,28 @@ stock_kernel() {
 	fi
 }
 
+# virtio_kernel SERIES LABEL VM_ARGS... SCRIPT...: the virtio topology (a virtio-net SR-IOV PF
+# whose VFs carry traffic, QEMU >= 10.1 from the sid chroot of scripts/sid-qemu.sh) on Debian's
+# stock kernel of SERIES (prepared by stock_kernel before: its virtio_pci is built in, virtio_net
+# a module; the test kernels have neither).
+virtio_kernel() {
+	local s=$1 label=$2
+	shift 2
+	step "virtio-net SR-IOV PF, Debian's stock kernel, Linux $s"
+	if [ -z "${virtio_qemu:-}" ]; then
+		local t0=$SECONDS
+		if virtio_qemu=$(scripts/sid-qemu.sh 2>"$out/sid-qemu.log"); then
+			extra+=(extra:virtio.sid-qemu-setup=0)
+			echo "sid chroot: $(cat "$virtio_qemu/.pf_stub-qemu-version") ($((SECONDS - t0)) s)"
+		else
+			tail -n 30 "$out/sid-qemu.log"; extra+=(extra:virtio.sid-qemu-setup=1)
+			virtio_qemu=failed
+		fi
+	fi
+	[ "$virtio_qemu" != failed ] || return 0
+	run_vm "$label" --kernel "stock-$s" --topology virtio --no-kunit "$@"
+}
+
 mode=${1:-all}
 case "$mode" in all|distro) ;; *) echo "usage: tests/run-all.sh [all|distro]" >&2; exit 2 ;; esac
 
@@ -60,6 +84,11 @@ if [ "$mode" = distro ]; then
 	src=$(pf_stub_kernel_src) || { echo "0 passed, 1 failed"; exit 1; }
 	for s in "$linux" "$also"; do
 		stock_kernel "$s" tests/stock/main-flow.sh tests/scenarios/*.sh
+		# Every virtio scenario (the VFIO one under the emulated IOMMU), the references too; the
+		# PF removal last, since it ends with a PF found again by a rescan.
+		virtio_kernel "$s" "virtio-stock-$s" --iommu --timeout 900 tests/virtio/traffic.sh \
+			tests/virtio/adoption.sh tests/virtio/lock.sh tests/virtio/vfio.sh \
+			tests/virtio/c-pf-stub.sh tests/virtio/native.sh tests/virtio/removal.sh
 		[ "$also" != "$linux" ] || break
 	done
 	step "results"
@@ -168,6 +197,10 @@ fi
 # the main flow under the emulated IOMMU. `make test-distro` (tests/run-all.sh distro) runs every
 # scenario on the stock kernels of both series; here the budget holds one kernel's preparation.
 stock_kernel "$linux" tests/stock/main-flow.sh
+# VFs that carry traffic: a virtio-net SR-IOV PF on the same stock kernel, VFs on virtio_net
+# pinging through their own QEMU user networks, and adoption under a steady stream (without the
+# IOMMU: the other virtio scenarios and the references are in `make test-distro`).
+virtio_kernel "$linux" "virtio-stock-$linux" tests/virtio/traffic.sh tests/virtio/adoption.sh
 
 step "results"
 python3 tests/results.py "$src/tools/testing/kunit/kunit.py" "${logs[@]}" "${extra[@]}"

@@ -3,7 +3,15 @@
 # runs the given shell scripts inside the guest, one test case each.
 #
 #   tests/vm.sh [options] SCRIPT...
-#     --topology igb|nvme|both   emulated PFs (default: both); a pci-testdev is always present
+#     --topology igb|nvme|both|virtio
+#                                emulated PFs (default: both); a pci-testdev is always present.
+#                                virtio: a virtio-net SR-IOV PF with 8 VFs that are full
+#                                virtio-net devices (QEMU >= 10.1's composable SR-IOV), each VF
+#                                and the PF on a QEMU user network of its own (restrict=on, the
+#                                guest side 10.0.2.15, the gateway 10.0.2.2); run by the QEMU of a
+#                                Debian sid chroot (scripts/sid-qemu.sh), the machine's QEMU
+#                                being too old. Its guest drivers (virtio_pci, virtio_net) are
+#                                modules of Debian's kernels: use it with --kernel stock-X.Y
 #     --driver rust|c            pf_stub, or the kernel's C pci-pf-stub in its place (default rust)
 #     --kernel base|debug|intree test kernel flavour (default base); intree is the base kernel
 #                                built with pf_stub in tree (scripts/build-intree.sh)
@@ -54,12 +62,12 @@ while [ $# -gt 0 ]; do
 	--shared-group) acs=",disable-acs=on"; shift ;;
 	--icount) icount=$2; shift 2 ;;
 	--env) genv+=("$2"); shift 2 ;;
-	-h|--help) sed -n '2,36p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,44p' "$0"; exit 0 ;;
 	-*) echo "vm.sh: unknown option $1" >&2; exit 2 ;;
 	*) scripts+=("$1"); shift ;;
 	esac
 done
-case "$topology" in igb|nvme|both) ;; *) echo "vm.sh: --topology igb|nvme|both" >&2; exit 2 ;; esac
+case "$topology" in igb|nvme|both|virtio) ;; *) echo "vm.sh: --topology igb|nvme|both|virtio" >&2; exit 2 ;; esac
 case "$driver" in rust|c) ;; *) echo "vm.sh: --driver rust|c" >&2; exit 2 ;; esac
 [ ${#scripts[@]} -gt 0 ] || { echo "vm.sh: no script given" >&2; exit 2; }
 
@@ -117,9 +125,23 @@ done
 trap 'rm -rf "$stage" "$stage.cpio.gz"' EXIT
 
 # --- QEMU ---
-qemu=(qemu-system-x86_64 -machine q35 -accel tcg -cpu max -smp 2 -m 1024
+# The machine's QEMU, or (virtio topology) the sid chroot's: QEMU runs as `chroot DIR
+# qemu-system-x86_64`, with the kernel, the initramfs and the QMP socket in a folder of the
+# chroot's /tmp ($run, seen from the host as $croot$run).
+croot="" run="" bzimage="$kdir/arch/x86/boot/bzImage" initrd="$stage.cpio.gz" qemu_bin=(qemu-system-x86_64)
+if [ "$topology" = virtio ]; then
+	croot=$("$PF_STUB_ROOT/scripts/sid-qemu.sh")
+	run=$(mktemp -d "$croot/tmp/pf_stub-run.XXXXXX")
+	run=${run#"$croot"}
+	trap 'rm -rf "$stage" "$stage.cpio.gz" "$croot$run"' EXIT
+	cp -L "$bzimage" "$croot$run/bzImage"
+	mv "$stage.cpio.gz" "$croot$run/initrd.cpio.gz"
+	bzimage=$run/bzImage initrd=$run/initrd.cpio.gz
+	qemu_bin=(chroot "$croot" qemu-system-x86_64)
+fi
+qemu=("${qemu_bin[@]}" -machine q35 -accel tcg -cpu max -smp 2 -m 1024
 	-display none -serial stdio -monitor none -no-reboot -nodefaults
-	-kernel "$kdir/arch/x86/boot/bzImage" -initrd "$stage.cpio.gz")
+	-kernel "$bzimage" -initrd "$initrd")
 # The IOMMU comes before the devices it translates for. Under it, TCG runs both vCPUs on one
 # host thread: with one thread per vCPU, QEMU 10.0.2 was seen to abort (iotlb_to_section()
 # assertion) or hang the guest in about one boot in five.
@@ -143,6 +165,21 @@ if [ "$topology" = nvme ] || [ "$topology" = both ]; then
 		-device nvme-subsys,id=subsys0
 		-device "nvme,id=nvme0,serial=pfstub0,subsys=subsys0,bus=rp2,sriov_max_vfs=64,sriov_vq_flexible=128,sriov_vi_flexible=64,max_ioqpairs=130,msix_qsize=66")
 fi
+if [ "$topology" = virtio ]; then
+	# QEMU >= 10.1's composable SR-IOV: the VFs are virtio-net-pci functions naming their PF
+	# (sriov-pf=), given before it, at function numbers above the PF's with a constant stride;
+	# the functions are ARI-capable, so 8 VFs fill functions 1-8 (addr 0x0.0x1 to 0x1.0x0) on
+	# the root port's bus. Each VF, and the PF, has a QEMU user network of its own, restricted
+	# (nothing leaves QEMU): the guest reaches the network's gateway, 10.0.2.2, through that
+	# function only. The MACs name the function: 52:54:00:22:00:0N for VF N, ...:00 for the PF.
+	qemu+=(-device "pcie-root-port,id=rp3,chassis=3,slot=3$acs")
+	for n in 8 7 6 5 4 3 2 1; do
+		qemu+=(-netdev "user,id=vfnet$n,restrict=on"
+			-device "virtio-net-pci,bus=rp3,addr=0x$((n / 8)).0x$((n % 8)),netdev=vfnet$n,mac=52:54:00:22:00:0$n,sriov-pf=vnet0")
+	done
+	qemu+=(-netdev "user,id=pfnet,restrict=on"
+		-device "virtio-net-pci,bus=rp3,addr=0x0.0x0,netdev=pfnet,mac=52:54:00:22:00:00,id=vnet0")
+fi
 append="console=ttyS0 loglevel=4 panic=-1 oops=panic no_timer_check pfstub.driver=$driver pfstub.kunit=$kunit pfstub.qmp=$qmp"
 [ "$flavour" = debug ] && append+=" panic_on_warn=1 kmemleak=on"
 [ "$iommu" = 1 ] && append+=" intel_iommu=on pfstub.iommu=1"
@@ -155,14 +192,17 @@ for e in "${genv[@]}"; do
 done
 
 out=$(mktemp "${TMPDIR:-/tmp}/pf_stub-console.XXXXXX")
-trap 'rm -rf "$stage" "$stage.cpio.gz" "$out"' EXIT
+trap 'rm -rf "$stage" "$stage.cpio.gz" "$out" ${croot:+"$croot$run"}' EXIT
 if [ "$qmp" = 1 ]; then
 	# Native PCIe hotplug (pciehp) on the root ports instead of q35's default ACPI hotplug.
-	qemu+=(-qmp "unix:$stage.qmp,server=on,wait=off"
+	# Under the chroot, the socket is in its /tmp: QEMU names it from inside, the agent from here.
+	qmpsock=$stage.qmp
+	[ -z "$croot" ] || qmpsock=$run/qmp
+	qemu+=(-qmp "unix:$qmpsock,server=on,wait=off"
 		-global ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off)
-	"$PF_STUB_ROOT/tests/qmp-agent.py" "$stage.qmp" "$out" &
+	"$PF_STUB_ROOT/tests/qmp-agent.py" "${croot:+$croot}$qmpsock" "$out" &
 	agent=$!
-	trap 'kill $agent 2>/dev/null || true; rm -rf "$stage" "$stage.cpio.gz" "$stage.qmp" "$out"' EXIT
+	trap 'kill $agent 2>/dev/null || true; rm -rf "$stage" "$stage.cpio.gz" "$stage.qmp" "$out" ${croot:+"$croot$run"}' EXIT
 fi
 set +e
 timeout --foreground -k 5 "$timeout" "${qemu[@]}" -append "$append" </dev/null 2>&1 | tee "$out"

@@ -13,8 +13,13 @@ import statistics
 import subprocess
 import sys
 
-DRIVERS = ["c", "rust", "rust-simple"]
-HEAD = {"c": "C pci-pf-stub", "rust": "pf_stub (default)", "rust-simple": "pf_stub (simple)"}
+ALL_DRIVERS = ["c", "rust", "rust-simple", "native"]
+HEAD = {"c": "C pci-pf-stub", "rust": "pf_stub (default)", "rust-simple": "pf_stub (simple)",
+        "native": "native PF driver"}
+# The ratios: pf_stub against the C driver, and (virtio: tests/bench/guest-bench-virtio.sh)
+# against the device's native PF driver.
+RATIOS = [("rust", "c", "default / C"), ("rust-simple", "c", "simple / C"),
+          ("rust", "native", "default / native"), ("rust-simple", "native", "simple / native")]
 
 
 def fmt(ns):
@@ -63,6 +68,9 @@ def main():
         if metric not in order:
             order.append(metric)
         data[metric][drv].append(ns)
+    present = {d for v in data.values() for d in v}
+    drivers = [d for d in ALL_DRIVERS if d in present]
+    ratios_shown = [r for r in RATIOS if r[0] in present and r[1] in present]
     rounds = max((len(v) for d in data.values() for v in d.values()), default=0)
     cpu = "unknown CPU"
     for line in open("/proc/cpuinfo"):
@@ -75,14 +83,14 @@ def main():
     print("pf_stub benchmark, %s, %s, %d cores, guest under QEMU TCG (q35), %s, up to %d rounds"
           % (datetime.date.today().isoformat(), cpu, cores, how, rounds))
     print()
-    print("| metric | n | " + " | ".join(HEAD[d] + " median (min-max)" for d in DRIVERS)
-          + " | default / C | simple / C |")
-    print("|---|---|" + "---|" * len(DRIVERS) + "---|---|")
+    print("| metric | n | " + " | ".join(HEAD[d] + " median (min-max)" for d in drivers)
+          + " | " + " | ".join(r[2] for r in ratios_shown) + " |")
+    print("|---|---|" + "---|" * (len(drivers) + len(ratios_shown)))
     for metric in order:
         cells = []
         med = {}
         n = 0
-        for d in DRIVERS:
+        for d in drivers:
             v = data[metric].get(d)
             if not v:
                 cells.append("-")
@@ -91,12 +99,12 @@ def main():
             med[d] = statistics.median(v)
             cells.append("%s (%s-%s)" % (fmt(med[d]), fmt(min(v)), fmt(max(v))))
         ratios = []
-        for d in ("rust", "rust-simple"):
-            ratios.append("%.3f" % (med[d] / med["c"]) if "c" in med and d in med else "-")
+        for d, base, _ in ratios_shown:
+            ratios.append("%.3f" % (med[d] / med[base]) if base in med and d in med else "-")
         print("| %s | %d | %s | %s |" % (metric, n, " | ".join(cells), " | ".join(ratios)))
     fits = []
     for kind in ("enable", "disable"):
-        for d in DRIVERS:
+        for d in drivers:
             pts = [(n, statistics.median(data[metric][d]))
                    for metric, n in sweep_points(order, kind) if data[metric].get(d)]
             if len(pts) >= 3:

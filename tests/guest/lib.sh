@@ -50,6 +50,10 @@ IGB_PF=$(find_dev 8086 10c9)
 NVME_PF=$(find_dev 1b36 0010)
 NOSRIOV=$(find_dev 1b36 0005)
 PFS="$IGB_PF $NVME_PF"
+# The virtio topology (tests/vm.sh --topology virtio): a virtio-net PF (1af4:1041, modern) whose 8
+# VFs are virtio-net devices too, each function on a QEMU user network of its own. Not in $PFS:
+# the igb and nvme scenarios do not run on it; tests/virtio/ does.
+VIRTIO_PF=$(find_dev 1af4 1041)
 
 # The core scenarios compare pf_stub with pci_sriov_configure_simple(): pf_stub runs with the
 # simple policy and VF autoprobe on, unless a scenario passes its own parameters.
@@ -155,7 +159,12 @@ stray_vfs_settled() {
 reset_all() {
 	for m in pf_stub pci_pf_stub; do
 		[ -d "/sys/module/$m" ] || continue
-		for pf in $PFS; do
+		for pf in $PFS $VIRTIO_PF; do
+			# A virtio PF left unbound with kept VFs: bind again (adopt) to unlock them.
+			[ -n "$pf" ] && [ "$pf" = "$VIRTIO_PF" ] && [ -z "$(driver_of "$pf")" ] &&
+				echo "$pf" >/sys/bus/pci/drivers_probe 2>/dev/null
+			[ -n "$pf" ] && [ "$pf" = "$VIRTIO_PF" ] && [ "$(driver_of "$pf")" = pf_stub ] &&
+				{ swrite "$SYS/$pf/sriov_lock" unlock; swrite "$SYS/$pf/sriov_lock" "unlock $VIRTIO_TOKEN"; } >/dev/null
 			[ -n "$pf" ] && [ -e "$SYS/$pf/driver" ] && swrite "$SYS/$pf/sriov_numvfs" 0 >/dev/null
 		done
 		rmmod "$m" 2>/dev/null
@@ -255,6 +264,93 @@ load_vfio() {
 	else
 		modprobe vfio enable_unsafe_noiommu_mode=1 && modprobe vfio-pci
 	fi
+}
+
+# --- traffic through virtio-net VFs (tests/virtio/) ---
+# Every function of the virtio topology is on a QEMU user network of its own (restrict=on): the
+# guest is 10.0.2.15 on each, the network's gateway 10.0.2.2 answers pings; `ping -I IFACE`
+# (SO_BINDTODEVICE) sends through that function only, and its counters show it did.
+GW=10.0.2.2
+# The VF token of the virtio scenarios: reset_all unlocks with it what a failed scenario left
+# locked, so that one failure does not fail every scenario after it.
+VIRTIO_TOKEN=0d1e2f30-4152-4637-8899-aabbccddeeff
+
+# vf_of PF N: the PCI address of VF N of PF (its virtfnN link), or nothing.
+vf_of() {
+	[ -e "$SYS/$1/virtfn$2" ] && basename "$(readlink "$SYS/$1/virtfn$2")"
+}
+
+# The network interface of the virtio-net device at PCI address $1, or nothing.
+netdev_of() {
+	local n
+	for n in "$SYS/$1"/virtio*/net/*; do
+		[ -e "$n" ] && basename "$n" && return 0
+	done
+	true
+}
+
+# net_up PCI: waits up to 10 s for the device's interface, gives it 10.0.2.15/24 and brings it
+# up; prints the interface's name. Fails if the interface never comes.
+net_up() {
+	local i=0 n
+	while [ -z "$(netdev_of "$1")" ] && [ "$i" -lt 10 ]; do sleep 1; i=$((i + 1)); done
+	n=$(netdev_of "$1")
+	[ -n "$n" ] || return 1
+	ip addr flush dev "$n"
+	ip addr add 10.0.2.15/24 dev "$n" || return 1
+	ip link set "$n" up || return 1
+	echo "$n"
+}
+
+# if_stat IFACE NAME: a counter of the interface (tx_packets, rx_packets), 0 once it is gone.
+if_stat() {
+	cat "/sys/class/net/$1/statistics/$2" 2>/dev/null || echo 0
+}
+
+# ping_start IFACE COUNT INTERVAL: pings the gateway through IFACE in the background, COUNT
+# echo requests INTERVAL seconds apart; ping_result IFACE waits for it (not in a subshell: the
+# ping is this shell's child) and sets PING_TX and PING_RX, the packets it sent and the replies
+# it got (empty if ping printed no summary).
+ping_start() {
+	ping -c "$2" -i "$3" -W 3 -I "$1" "$GW" >"/tmp/ping.$1" 2>&1 &
+	eval "PING_PID_$(echo "$1" | tr -c 'a-zA-Z0-9\n' _)=\$!"
+}
+ping_result() {
+	local v
+	v=PING_PID_$(echo "$1" | tr -c 'a-zA-Z0-9\n' _)
+	eval "wait \$$v"
+	PING_TX=$(sed -n 's/^\([0-9]*\) packets transmitted, .*/\1/p' "/tmp/ping.$1")
+	PING_RX=$(sed -n 's/^[0-9]* packets transmitted, \([0-9]*\) packets received.*/\1/p' "/tmp/ping.$1")
+	# A ping whose interface went away (a removed VF) dies without a summary: its replies are
+	# its reply lines, its requests unknown.
+	if [ -z "$PING_TX" ]; then
+		PING_RX=$(grep 'bytes from' "/tmp/ping.$1" | grep -vc DUP)
+		note "ping through $1 ended without a summary, $PING_RX replies: $(tail -n 1 "/tmp/ping.$1")"
+	fi
+}
+
+# expect_traffic IFACE COUNT: COUNT pings through IFACE, all answered, and the interface's own
+# counters grew by at least COUNT each way. Prints a note with the counts; fails otherwise.
+expect_traffic() {
+	local tx0 rx0 tx rx
+	tx0=$(if_stat "$1" tx_packets) rx0=$(if_stat "$1" rx_packets)
+	ping_start "$1" "$2" 0.2
+	ping_result "$1"
+	[ "$PING_TX" = "$2" ] && [ "$PING_RX" = "$2" ] || {
+		sed 's/^/# ping: /' "/tmp/ping.$1"
+		fail "$1: ${PING_RX:-no} of ${PING_TX:-no} pings answered, want $2 of $2"
+	}
+	tx=$(($(if_stat "$1" tx_packets) - tx0)) rx=$(($(if_stat "$1" rx_packets) - rx0))
+	[ "$tx" -ge "$2" ] && [ "$rx" -ge "$2" ] || fail "$1: counters grew by tx $tx rx $rx, want >= $2"
+	note "$1: $PING_RX/$PING_TX pings answered (tx_packets +$tx, rx_packets +$rx)"
+}
+
+# expect_no_traffic IFACE COUNT: COUNT pings through IFACE, none answered.
+expect_no_traffic() {
+	ping_start "$1" "$2" 0.2
+	ping_result "$1"
+	[ "${PING_RX:-0}" = 0 ] || fail "$1: $PING_RX of $PING_TX pings answered, want none"
+	note "$1: ${PING_RX:-0}/${PING_TX:-0} pings answered, as expected"
 }
 
 # Runs the KUnit suites (they run when pf_stub.ko is loaded) and prints their KTAP.
