@@ -6,7 +6,6 @@
 # VFs (sriov_vf_autoprobe 1) follow the core's knob.
 is_rust || exit 77
 load_vfio || fail "vfio-pci did not load"
-load_driver >/dev/null 2>&1
 [ -n "$IGB_PF" ] && { modprobe igbvf || fail "igbvf did not load"; }
 insmod "$PFSTUB_KO" || fail "insmod failed"
 for pf in $PFS; do
