@@ -37,6 +37,7 @@ impl<'a> RescanLocked<'a> {
 /// `pci_rescan_remove_lock` (always `true` without lockdep).
 #[cfg(CONFIG_LOCKDEP)]
 pub fn lockdep_allows() -> bool {
+    use kernel::prelude::*;
     let task = kernel::task::Task::current_raw();
     // SAFETY: `task` is the running thread, valid while it runs; only this thread changes its
     // own `held_locks` and `lockdep_depth` (`kernel/locking/lockdep.c`), so they are read
@@ -49,7 +50,7 @@ pub fn lockdep_allows() -> bool {
             let map = h.instance;
             !map.is_null()
                 && !(*map).name.is_null()
-                && kernel::str::CStr::from_char_ptr((*map).name).to_bytes()
+                && CStr::from_char_ptr((*map).name).to_bytes()
                     == b"pci_rescan_remove_lock"
         })
     }
