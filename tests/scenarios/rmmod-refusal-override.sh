@@ -46,9 +46,9 @@ while [ "$r" -lt "$ROUNDS" ]; do
 		echo "$vf" >/sys/bus/pci/drivers_probe 2>/dev/null
 		dmesg | grep -q "$vf: refusing a driver for this VF" || continue
 		o=$(cat "$SYS/$vf/driver_override" 2>/dev/null)
-		# Only while the NVMe PF is still being unbound has the igb PF's unbind (which stops
-		# VF binds by the same override) not started.
-		[ "$(driver_of "$b")" = pf_stub ] || break
+		# Only while the NVMe PF's VFs are still being disabled (virtfn0 goes last) has the igb
+		# PF's unbind (which stops VF binds by the same override) not started.
+		[ -e "$SYS/$b/virtfn0" ] || break
 		seen=$o
 		break
 	done
