@@ -50,8 +50,7 @@ pub fn lockdep_allows() -> bool {
             let map = h.instance;
             !map.is_null()
                 && !(*map).name.is_null()
-                && CStr::from_char_ptr((*map).name).to_bytes()
-                    == b"pci_rescan_remove_lock"
+                && CStr::from_char_ptr((*map).name).to_bytes() == b"pci_rescan_remove_lock"
         })
     }
 }

@@ -39,12 +39,18 @@ while [ "$r" -lt "$ROUNDS" ]; do
 	log_mark
 	rmmod pf_stub 2>/dev/null &
 	job=$!
-	seen="" tries=0
+	seen="" tries=0 prober=""
 	while kill -0 "$job" 2>/dev/null; do
 		[ "$(cat /sys/module/pf_stub/initstate 2>/dev/null)" = going ] || continue
-		tries=$((tries + 1))
-		echo "$vf" >/sys/bus/pci/drivers_probe 2>/dev/null
+		# The probe runs in the background: after the refused driver, the bus may try others
+		# (pf_stub itself, while the override reads pf_stub), which can wait for the unload.
+		if [ -z "$prober" ] || ! kill -0 "$prober" 2>/dev/null; then
+			tries=$((tries + 1))
+			(echo "$vf" >/sys/bus/pci/drivers_probe) 2>/dev/null &
+			prober=$!
+		fi
 		dmesg | grep -q "$vf: refusing a driver for this VF" || continue
+		sleep 0.2
 		o=$(cat "$SYS/$vf/driver_override" 2>/dev/null)
 		# Only while the NVMe PF's VFs are still being disabled (virtfn0 goes last) has the igb
 		# PF's unbind (which stops VF binds by the same override) not started.
@@ -53,6 +59,7 @@ while [ "$r" -lt "$ROUNDS" ]; do
 		break
 	done
 	wait "$job"
+	wait
 	if [ -n "$seen" ]; then
 		note "round $r: bind refused during rmmod after $tries tries: $vf's driver_override reads $seen"
 		[ "$seen" = vfio-pci ] ||
