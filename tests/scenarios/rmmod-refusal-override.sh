@@ -32,6 +32,7 @@ while [ "$r" -lt "$ROUNDS" ]; do
 	bind_to "$b" || fail "round $r: $b did not bind"
 	expect_write OK "$SYS/$a/sriov_numvfs" 2
 	expect_write OK "$SYS/$b/sriov_numvfs" "$(totalvfs "$b")"
+	blast=$(($(totalvfs "$b") - 1))
 	[ "$(cat "$SYS/$a/sriov_lock")" = locked ] || fail "round $r: VFs not locked"
 	vf=$(basename "$(readlink "$SYS/$a/virtfn1")")
 	echo vfio-pci >"$SYS/$vf/driver_override"
@@ -52,9 +53,9 @@ while [ "$r" -lt "$ROUNDS" ]; do
 		dmesg | grep -q "$vf: refusing a driver for this VF" || continue
 		sleep 0.2
 		o=$(cat "$SYS/$vf/driver_override" 2>/dev/null)
-		# Only while the NVMe PF's VFs are still being disabled (virtfn0 goes last) has the igb
-		# PF's unbind (which stops VF binds by the same override) not started.
-		[ -e "$SYS/$b/virtfn0" ] || break
+		# Only while the NVMe PF's VFs are still being disabled (its last virtfn goes last) has
+		# the igb PF's unbind (which stops VF binds by the same override) not started.
+		[ -e "$SYS/$b/virtfn$blast" ] || break
 		seen=$o
 		break
 	done
