@@ -55,7 +55,10 @@ while [ "$r" -lt "$ROUNDS" ]; do
 		o=$(cat "$SYS/$vf/driver_override" 2>/dev/null)
 		# Only while the NVMe PF's VFs are still being disabled (its last virtfn goes last) has
 		# the igb PF's unbind (which stops VF binds by the same override) not started.
-		[ -e "$SYS/$b/virtfn$blast" ] || break
+		if ! [ -e "$SYS/$b/virtfn$blast" ]; then
+			note "round $r: refusal seen, override $o, but $b's VFs already gone"
+			break
+		fi
 		seen=$o
 		break
 	done
@@ -68,6 +71,7 @@ while [ "$r" -lt "$ROUNDS" ]; do
 		checked=$((checked + 1))
 	else
 		note "round $r: no refusal seen while the NVMe PF was being unbound ($tries tries)"
+		dmesg | grep -E "refusing|unbind:" | sed 's/^/# log: /'
 	fi
 	[ -d /sys/module/pf_stub ] && fail "round $r: rmmod did not unload pf_stub"
 	r=$((r + 1))
