@@ -3,8 +3,9 @@
 # VFs to disable) first; the igb PF's VFs are locked and idle, unpinned (vf_autoprobe=1) and not
 # probed by the core (its sriov_drivers_autoprobe off), and the admin points the last one at
 # vfio-pci by hand. Once rmmod has passed its check of the references (the module "going"), that
-# VF is probed in a loop: pf_stub refuses the bind, and the VF's driver_override must read the
-# admin's value again as soon as the refused probe is over, before the igb PF's own unbind.
+# VF is probed: pf_stub refuses the bind, and the VF's driver_override must read the admin's
+# value again as soon as the refused probe is over, before the igb PF's own unbind (which stops
+# VF binds by the same means) has begun.
 is_rust || exit 77
 [ -n "$IGB_PF" ] && [ -n "$NVME_PF" ] || exit 77
 ROUNDS=${PFSTUB_REFUSAL_ROUNDS:-3}
@@ -32,7 +33,6 @@ while [ "$r" -lt "$ROUNDS" ]; do
 	bind_to "$b" || fail "round $r: $b did not bind"
 	expect_write OK "$SYS/$a/sriov_numvfs" 2
 	expect_write OK "$SYS/$b/sriov_numvfs" "$(totalvfs "$b")"
-	blast=$(($(totalvfs "$b") - 1))
 	[ "$(cat "$SYS/$a/sriov_lock")" = locked ] || fail "round $r: VFs not locked"
 	vf=$(basename "$(readlink "$SYS/$a/virtfn1")")
 	echo vfio-pci >"$SYS/$vf/driver_override"
@@ -53,10 +53,11 @@ while [ "$r" -lt "$ROUNDS" ]; do
 		dmesg | grep -q "$vf: refusing a driver for this VF" || continue
 		sleep 0.2
 		o=$(cat "$SYS/$vf/driver_override" 2>/dev/null)
-		# Only while the NVMe PF's VFs are still being disabled (its last virtfn goes last) has
-		# the igb PF's unbind (which stops VF binds by the same override) not started.
-		if ! [ -e "$SYS/$b/virtfn$blast" ]; then
-			note "round $r: refusal seen, override $o, but $b's VFs already gone"
+		# The igb PF's own unbind stops VF binds by the same override, its VFs in order: the
+		# value read is the refusal's outcome only if the first VF's override (unset) has not
+		# been changed yet.
+		if [ "$(cat "$SYS/$a/virtfn0/driver_override" 2>/dev/null)" != "(null)" ]; then
+			note "round $r: refusal seen, override $o, but $a's unbind had begun"
 			break
 		fi
 		seen=$o
