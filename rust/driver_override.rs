@@ -8,8 +8,12 @@
 //!
 //! C header: [`include/linux/device.h`](srctree/include/linux/device.h)
 //!
+//! An override can also be set from a buffer allocated ahead ([`OverrideReserve`]), where a pin
+//! must not fail for want of memory: the buffer is handed to the device under its override lock,
+//! as `__device_set_driver_override()` hands its own copy.
+//!
 //! Upstream: `device_set_driver_override()` and the override's read; not merged (no binding in
-//! the kernel crates of 7.2 and 7.3). Future home: `rust/kernel/device.rs`, as inherent methods
+//! the kernel crates of 7.2 and 7.3). The reserve has no C counterpart. Future home: `rust/kernel/device.rs`, as inherent methods
 //! of `device::Device` (the override is a member of every `struct device` in 7.2 and 7.3).
 
 use super::pci_dev::raw;
