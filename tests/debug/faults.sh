@@ -55,6 +55,8 @@ if [ -n "$IGB_PF" ] && [ "$pf" = "$IGB_PF" ]; then
 	pend=$(next_sym __device_set_driver_override)
 	[ -n "$pstart" ] && [ -n "$pend" ] || fail "no __device_set_driver_override in /proc/kallsyms"
 	before=$(injected)
+	# Saved and set back: a require-end of 0 would keep every later fault from being injected.
+	rs=$(cat $FS/require-start) re=$(cat $FS/require-end)
 	echo "0x$pstart" >$FS/require-start
 	echo "0x$pend" >$FS/require-end
 	echo Y >$FS/task-filter
@@ -64,8 +66,8 @@ if [ -n "$IGB_PF" ] && [ "$pf" = "$IGB_PF" ]; then
 	echo -1 >$FS/times
 	r=$(SWRITE_MAKE_IT_FAIL=1 swrite "$d/sriov_numvfs" 2)
 	echo 0 >$FS/times
-	echo 0 >$FS/require-start
-	echo 0 >$FS/require-end
+	echo "$rs" >$FS/require-start
+	echo "$re" >$FS/require-end
 	echo N >$FS/task-filter
 	note "pin fault: sriov_numvfs=2 under the fault: $r, $(($(injected) - before)) faults injected"
 	[ "$(($(injected) - before))" -gt 0 ] || fail "no fault reached the VF pin's allocation"
