@@ -8,8 +8,12 @@
 //!
 //! C header: [`include/linux/device.h`](srctree/include/linux/device.h)
 //!
+//! An override can also be set from a buffer allocated ahead ([`OverrideReserve`]), where a pin
+//! must not fail for want of memory: the buffer is handed to the device under its override lock,
+//! as `__device_set_driver_override()` hands its own copy.
+//!
 //! Upstream: `device_set_driver_override()` and the override's read; not merged (no binding in
-//! the kernel crates of 7.2 and 7.3). Future home: `rust/kernel/device.rs`, as inherent methods
+//! the kernel crates of 7.2 and 7.3). The reserve has no C counterpart. Future home: `rust/kernel/device.rs`, as inherent methods
 //! of `device::Device` (the override is a member of every `struct device` in 7.2 and 7.3).
 
 use super::pci_dev::raw;
@@ -63,6 +67,25 @@ impl OverrideName {
     }
 }
 
+/// A `driver_override` allocated ahead of need: the buffer that
+/// [`DriverOverride::set_driver_override_reserved`] hands to the device, so that an override can
+/// be set where `device_set_driver_override()` has just failed to allocate its copy.
+///
+/// # Invariants
+///
+/// `0` was allocated by the kmalloc allocator (its `KBox`), so the driver core may free it with
+/// `kfree()` once it owns it.
+pub struct OverrideReserve(KBox<[u8; OVERRIDE_MAX + 1]>);
+
+impl OverrideReserve {
+    /// A reserve for one override of up to `OVERRIDE_MAX` bytes (`ENOMEM` when it cannot be
+    /// allocated).
+    pub fn new() -> Result<Self> {
+        // INVARIANT: a `KBox` is allocated by `Kmalloc`.
+        Ok(Self(KBox::new([0; OVERRIDE_MAX + 1], GFP_KERNEL)?))
+    }
+}
+
 /// Reading and changing a device's `driver_override`.
 pub trait DriverOverride {
     /// Sets the device's `driver_override`, so that only the driver `name` binds it from now on
@@ -75,6 +98,10 @@ pub trait DriverOverride {
 
     /// Clears the device's `driver_override`.
     fn clear_driver_override(&self) -> Result;
+
+    /// Sets the device's `driver_override` to `name` in `reserve`, allocating nothing: cannot
+    /// fail, which `set_driver_override` can (its copy of the name is allocated).
+    fn set_driver_override_reserved(&self, name: &OverrideName, reserve: OverrideReserve);
 }
 
 impl<Ctx: device::DeviceContext> DriverOverride for pci::Device<Ctx> {
@@ -123,5 +150,32 @@ impl<Ctx: device::DeviceContext> DriverOverride for pci::Device<Ctx> {
         to_result(unsafe {
             bindings::__device_set_driver_override(&raw mut (*raw(self)).dev, c"".as_char_ptr(), 0)
         })
+    }
+
+    fn set_driver_override_reserved(&self, name: &OverrideName, reserve: OverrideReserve) {
+        let mut buf = reserve.0;
+        // By the invariants of `OverrideName`, `len` is at most `OVERRIDE_MAX`: the name and its
+        // NUL fit, and the name holds no NUL.
+        buf[..name.len].copy_from_slice(name.as_bytes());
+        buf[name.len] = 0;
+        let new = KBox::into_raw(buf)
+            .cast::<kernel::ffi::c_char>()
+            .cast_const();
+        let dev = raw(self);
+        // SAFETY: as in `driver_override`: `dev` is a valid `struct pci_dev`, whose
+        // `driver_override.lock` is an initialised spinlock living as long as `self`.
+        let lock = unsafe { SpinLock::<()>::from_raw(&raw mut (*dev).dev.driver_override.lock) };
+        let old = {
+            let _guard = lock.lock();
+            // SAFETY: `driver_override.name` is written only under the lock held here, as
+            // `__device_set_driver_override()` does. The device owns `new` from now on: a
+            // NUL-terminated string allocated by kmalloc (invariant of `OverrideReserve`), which
+            // the driver core frees with `kfree()` when it replaces it or releases the device.
+            unsafe { core::mem::replace(&mut (*dev).dev.driver_override.name, new) }
+        };
+        // SAFETY: `old` was the device's override, NULL or a kmalloc'ed string that the device
+        // owned and nothing refers to now (readers copy or compare it under the lock); the
+        // driver core frees it the same way after replacing it.
+        unsafe { bindings::kfree(old.cast()) };
     }
 }

@@ -40,6 +40,54 @@ d=$SYS/$pf
 echo pf_stub >"$d/driver_override"
 log_mark
 
+sym() { grep " [tT] $1\$" /proc/kallsyms | head -n 1 | cut -d' ' -f1; }
+next_sym() { sort /proc/kallsyms | awk -v a="$(sym "$1")" '$1 == a { hit = 1; next } hit && $1 != a { print $1; exit }'; }
+
+# The VF pin fails closed (issue 19, item 3): every allocation of __device_set_driver_override()
+# in the enabling thread fails, which is the pin of each new VF (its kstrndup(), in the
+# BUS_NOTIFY_ADD_DEVICE event under device_add()). igbvf is loaded to take any VF left unpinned:
+# no VF may end up on it, and each VF must read the pinned driver (vfio-pci, not loaded here).
+if [ -n "$IGB_PF" ] && [ "$pf" = "$IGB_PF" ]; then
+	modprobe igbvf || fail "igbvf did not load"
+	echo "$pf" >/sys/bus/pci/drivers/pf_stub/bind 2>/dev/null
+	[ "$(driver_of "$pf")" = pf_stub ] || fail "$pf did not bind for the pin fault"
+	pstart=$(sym __device_set_driver_override)
+	pend=$(next_sym __device_set_driver_override)
+	[ -n "$pstart" ] && [ -n "$pend" ] || fail "no __device_set_driver_override in /proc/kallsyms"
+	before=$(injected)
+	# Saved and set back: a require-end of 0 would keep every later fault from being injected.
+	rs=$(cat $FS/require-start) re=$(cat $FS/require-end)
+	echo "0x$pstart" >$FS/require-start
+	echo "0x$pend" >$FS/require-end
+	echo Y >$FS/task-filter
+	echo 100 >$FS/probability
+	echo 1 >$FS/interval
+	echo 0 >$FS/space
+	echo -1 >$FS/times
+	r=$(SWRITE_MAKE_IT_FAIL=1 swrite "$d/sriov_numvfs" 2)
+	echo 0 >$FS/times
+	echo "$rs" >$FS/require-start
+	echo "$re" >$FS/require-end
+	echo N >$FS/task-filter
+	note "pin fault: sriov_numvfs=2 under the fault: $r, $(($(injected) - before)) faults injected"
+	[ "$(($(injected) - before))" -gt 0 ] || fail "no fault reached the VF pin's allocation"
+	dmesg | grep -E 'driver_override|pinned|refus' | sed 's/^/# log: /'
+	for l in "$d"/virtfn*; do
+		[ -e "$l" ] || continue
+		vf=$(basename "$(readlink "$l")")
+		note "pin fault: $vf: driver $(driver_of "$vf"), driver_override $(cat "$SYS/$vf/driver_override")"
+		case "$(driver_of "$vf")" in
+		"" | vfio-pci) ;;
+		*) fail "pin fault: $vf is bound to host driver $(driver_of "$vf"): the pin failed open" ;;
+		esac
+	done
+	swrite "$d/sriov_lock" unlock >/dev/null
+	expect_write OK "$d/sriov_numvfs" 0
+	rmmod igbvf
+	unbind "$pf"
+	log_mark
+fi
+
 pre_bind() { unbind "$pf"; }
 check_bind() {
 	case "$r" in
@@ -92,8 +140,6 @@ check_enable() {
 # only WARNs and goes on), so allocations under device_add() are excluded with failslab's stack
 # filter; every other allocation of the write is failed in turn, by a byte budget (space) that
 # grows until the write no longer reaches it.
-sym() { grep " [tT] $1\$" /proc/kallsyms | head -n 1 | cut -d' ' -f1; }
-next_sym() { sort /proc/kallsyms | awk -v a="$(sym "$1")" '$1 == a { hit = 1; next } hit && $1 != a { print $1; exit }'; }
 start=$(sym device_add)
 end=$(next_sym device_add)
 [ -n "$start" ] && [ -n "$end" ] || fail "no device_add in /proc/kallsyms"

@@ -13,6 +13,18 @@ for pf in $PFS; do
 		[ "$(cat "$SYS/$vf/driver_override")" = vfio-pci ] || fail "$vf override $(cat "$SYS/$vf/driver_override")"
 		[ -z "$(driver_of "$vf")" ] || fail "$vf bound to $(driver_of "$vf") with autoprobe 0"
 	done
+	# A pinned VF whose override is cleared by hand is pinned again when a driver tries to
+	# bind it, and that driver (igbvf) is refused: the pin fails closed (issue 19, item 3).
+	if [ "$pf" = "$IGB_PF" ]; then
+		vf=$(basename "$(readlink "$d/virtfn0")")
+		echo >"$SYS/$vf/driver_override"
+		log_mark
+		expect_write ENODEV /sys/bus/pci/drivers/igbvf/bind "$vf"
+		[ -z "$(driver_of "$vf")" ] || fail "$vf with its pin cleared bound to $(driver_of "$vf")"
+		[ "$(cat "$SYS/$vf/driver_override")" = vfio-pci ] ||
+			fail "$vf not pinned again at the bind: override $(cat "$SYS/$vf/driver_override")"
+		expect_log "pinned it to vfio-pci first"
+	fi
 	expect_write EBUSY "$d/sriov_vf_autoprobe" 1
 	expect_write EBUSY "$d/sriov_vf_driver" pci-stub
 	[ "$(cat "$d/sriov_vf_autoprobe")" = 0 ] || fail "autoprobe changed while VFs enabled"
