@@ -177,8 +177,10 @@ mod tests {
             core::mem::size_of::<Shared>(),
             core::mem::size_of::<Kept>()
         );
-        // Beyond its three mutexes (whose size depends on lock debugging), the per-PF state stays
-        // within 256 bytes.
-        assert!(per_pf <= 3 * core::mem::size_of::<Mutex<()>>() + 256);
+        // Beyond its five mutexes (whose size depends on lock debugging), the per-PF state stays
+        // within 512 bytes: 256 as before, and up to 256 for the VF pin's two reserve buffers and
+        // its four remembered refusals (issue 19: the pin fails closed, the admin's override comes
+        // back), which took it from 200 to 616 bytes on the base kernel.
+        assert!(per_pf <= 5 * core::mem::size_of::<Mutex<()>>() + 512);
     }
 }
