@@ -1,20 +1,46 @@
 #!/bin/sh
-# DKMS's build command for pf_stub (dkms.conf's MAKE), run in DKMS's copy of the sources:
-#   scripts/dkms-build.sh KERNELVER HEADERS
-# Prepares the kernel's KDIR with scripts/prepare-kdir.sh (cached in
-# /var/cache/pf_stub/kdir-KERNELVER: minutes the first time, seconds after), then builds the
-# module there. A kernel whose source or compiler cannot be matched is refused by prepare-kdir.sh
-# with one line naming what to install; that line is printed last, prefixed with "pf_stub:", and
-# the build of this kernel fails (DKMS goes on with the others).
+# DKMS's build steps for pf_stub (dkms.conf), run in DKMS's copy of the sources:
+#   scripts/dkms-build.sh prepare KERNELVER HEADERS   (PRE_BUILD)
+#     prepares the kernel's KDIR with scripts/prepare-kdir.sh, cached in
+#     /var/cache/pf_stub/kdir-KERNELVER (minutes the first time, seconds after). A kernel whose
+#     source or compiler cannot be matched is refused by prepare-kdir.sh with a line naming what
+#     to install: that line is printed on DKMS's own standard error (the admin's terminal under
+#     apt, not only make.log), prefixed "pf_stub: not built for kernel KERNELVER:", and the step
+#     exits 77, which DKMS (3.2, Debian 13) counts as "skipped" for this kernel: the package's
+#     installation and the builds for the other kernels go on.
+#   scripts/dkms-build.sh make KERNELVER               (MAKE)
+#     builds the module in that KDIR.
 set -u
-krel=$1 headers=$2
+step=$1 krel=$2
+kdir=/var/cache/pf_stub/kdir-$krel
 here=$(pwd)
+case "$step" in
+make)
+	exec make -C "$kdir/build" M="$here" modules
+	;;
+prepare) ;;
+*)
+	echo "usage: scripts/dkms-build.sh prepare|make KERNELVER [HEADERS]" >&2
+	exit 2
+	;;
+esac
+headers=${3:-/lib/modules/$krel/build}
 log=$here/prepare-kdir.log
-if ! kdir=$("$here/scripts/prepare-kdir.sh" --kernel "$krel" --out "/var/cache/pf_stub/kdir-$krel" "$headers" 2>"$log"); then
+if "$here/scripts/prepare-kdir.sh" --kernel "$krel" --out "$kdir" "$headers" >/dev/null 2>"$log"; then
 	cat "$log"
-	msg=$(sed -n 's/^prepare-kdir: error: //p' "$log" | tail -n 1)
-	echo "pf_stub: not built for kernel $krel: ${msg:-see $log}"
-	exit 1
+	exit 0
 fi
 cat "$log"
-exec make -C "$kdir" M="$here" modules
+msg=$(sed -n 's/^prepare-kdir: error: //p' "$log" | tail -n 1)
+msg="pf_stub: not built for kernel $krel: ${msg:-see $log}"
+echo "$msg"
+# DKMS sends this step's output to make.log only; its own standard error is the terminal's.
+pid=$$
+while [ "$pid" -gt 1 ]; do
+	pid=$(sed 's/^.*) [A-Z] \([0-9]*\) .*$/\1/' "/proc/$pid/stat" 2>/dev/null) || break
+	if tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q '/dkms '; then
+		echo "$msg" >>"/proc/$pid/fd/2" 2>/dev/null || true
+		break
+	fi
+done
+exit 77
