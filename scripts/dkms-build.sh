@@ -34,13 +34,17 @@ cat "$log"
 msg=$(sed -n 's/^prepare-kdir: error: //p' "$log" | tail -n 1)
 msg="pf_stub: not built for kernel $krel: ${msg:-see $log}"
 echo "$msg"
-# DKMS sends this step's output to make.log only; its own standard error is the terminal's.
-pid=$$
+# DKMS sends this step's output to make.log only: the line goes to the standard error of the
+# outermost dkms process too (apt's terminal), as DKMS's own warnings do.
+pid=$$ top=""
 while [ "$pid" -gt 1 ]; do
 	pid=$(sed 's/^.*) [A-Z] \([0-9]*\) .*$/\1/' "/proc/$pid/stat" 2>/dev/null) || break
-	if tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q '/dkms '; then
-		echo "$msg" >>"/proc/$pid/fd/2" 2>/dev/null || true
-		break
-	fi
+	[ -n "$pid" ] || break
+	if tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q '/dkms '; then top=$pid; fi
 done
+[ -z "$top" ] || echo "$msg" >>"/proc/$top/fd/2" 2>/dev/null || true
+# A refusal (a missing or mismatched package) skips this kernel; a failed build fails it.
+case "$msg" in
+*"failed (log:"*) exit 1 ;;
+esac
 exit 77

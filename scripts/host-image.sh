@@ -7,7 +7,8 @@
 # chroot of it as an admin would (`apt install ./pf-stub-dkms_*.deb`: DKMS runs natively here).
 #
 #   scripts/host-image.sh base          the system, without pf_stub; prints its directory
-#   scripts/host-image.sh DEB           the system with DEB installed; prints a directory with
+#   scripts/host-image.sh DEB           the system with DEB installed and the test host's
+#                                       configuration (tests/host/admin); prints a directory with
 #                                       disk.raw (ext4, the root file system, on /dev/vda),
 #                                       vmlinuz, initrd.img, kernel.release and dkms.log
 #
@@ -70,11 +71,12 @@ krel=$(apt-cache "${APTO[@]}" pkgnames "linux-image-$upstream+" |
 pkgs=(systemd systemd-sysv udev kmod driverctl dbus libvirt-daemon-system libvirt-clients
 	qemu-system-x86 initramfs-tools linux-base/trixie-backports "linux-image-$krel" "linux-headers-$krel"
 	"linux-source-$series" dkms rustc rust-src bindgen libclang-dev gcc make flex bison bc
-	libelf-dev libssl-dev dwarves xz-utils pciutils procps iproute2 e2fsprogs)
+	libelf-dev libssl-dev dwarves python3 openssl xz-utils pciutils procps iproute2 e2fsprogs)
 
+# The base image's key: its packages, the function that builds it and the image's files.
 base_key=$({
 	printf '%s\n' "${pkgs[@]}" "version=$version" "krel=$krel"
-	sha256sum "$0" | cut -d' ' -f1
+	sed -n '/^build_base() {$/,/^}$/p' "$0"
 	for f in "$PF_STUB_ROOT"/tests/host/image/*; do [ -f "$f" ] && sha256sum "$f" | sed "s|$PF_STUB_ROOT/||"; done
 } | sha256sum | cut -c1-16)
 base="$PF_STUB_CACHE/host-base-$base_key"
@@ -108,6 +110,8 @@ build_base() {
 	echo "$krel" >"$base/kernel.release"
 	log "base image: $(($(date +%s) - start)) s, $(du -sh "$base/root" | cut -f1)"
 	touch "$base/.done"
+	# Images of other inputs (2 to 3 GB each) go.
+	find "$PF_STUB_CACHE" -maxdepth 1 -name 'host-base-*' ! -name "host-base-$base_key" ! -name "host-base-$base_key.lock" -exec rm -rf {} +
 }
 build_base
 [ "$arg" = base ] && { echo "$base"; exit 0; }
@@ -115,7 +119,11 @@ build_base
 # --- the package, installed in a chroot of the image ---
 deb=$(realpath "$arg")
 [ -f "$deb" ] || die "no package at $arg"
-key=$({ echo "$base_key"; sha256sum "$deb" | cut -d' ' -f1; sha256sum "$0" | cut -d' ' -f1; } | sha256sum | cut -c1-16)
+admin=$PF_STUB_ROOT/tests/host/admin
+key=$({
+	echo "$base_key"
+	sha256sum "$deb" "$0" "$admin"/* | cut -d' ' -f1
+} | sha256sum | cut -c1-16)
 out="$PF_STUB_CACHE/host-disk-$key"
 if [ -f "$out/.done" ]; then
 	echo "$out"
@@ -150,11 +158,15 @@ if ! chroot "$m" env DEBIAN_FRONTEND=noninteractive PATH=/usr/sbin:/usr/bin:/sbi
 	die "apt install of $(basename "$deb") failed in the image (log: $out/dkms.log)"
 fi
 rm -f "$m/tmp/$(basename "$deb")"
+# The admin's configuration, written after the install as on a host about to reboot into it.
+install -m 644 "$admin/modprobe.conf" "$m/etc/modprobe.d/pf_stub.conf"
+install -m 644 "$admin/modules-load.conf" "$m/etc/modules-load.d/pf_stub.conf"
 krel=$(cat "$base/kernel.release")
-ko=$(find "$m/lib/modules/$krel/updates" -name 'pf_stub.ko*' 2>/dev/null | head -n1)
+ko=$(find "$m/lib/modules/$krel/updates" -name 'pf_stub.ko*' 2>/dev/null | sed -n 1p) || true
 [ -n "$ko" ] || die "DKMS installed no pf_stub.ko for $krel (log: $out/dkms.log)"
 log "package installed, DKMS built ${ko#"$m"}: $(($(date +%s) - start)) s"
-umount "$m/var/cache/pf_stub" "$m/dev/pts" "$m/dev" "$m/sys" "$m/proc"
+# The chroot's mounts go (lazily: the host's /dev is seen busy through mount propagation).
+for d in var/cache/pf_stub dev/pts dev sys proc; do umount -l "$m/$d"; done
 mnts=("$m")
 cp "$m/boot/vmlinuz-$krel" "$out/vmlinuz"
 cp "$m/boot/initrd.img-$krel" "$out/initrd.img"

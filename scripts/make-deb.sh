@@ -15,6 +15,9 @@ upstream=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"$/\1/p' dkms.conf)
 [ -n "$upstream" ] || { echo "make-deb: dkms.conf has no PACKAGE_VERSION" >&2; exit 1; }
 version="$upstream+git$(git rev-list --count HEAD).$(git rev-parse --short=7 HEAD)"
 git diff --quiet HEAD -- . 2>/dev/null || version+=.dirty
+# Reproducible: the same tree gives the same .deb (the image of tests/host is cached by its hash).
+SOURCE_DATE_EPOCH=$(git log -1 --format=%ct HEAD)
+export SOURCE_DATE_EPOCH
 stage=out/deb/pf-stub-$version
 rm -rf out/deb && mkdir -p "$stage"
 # The tracked and new (not ignored) files, as they are in the work tree.
@@ -26,7 +29,7 @@ pf-stub ($version) unstable; urgency=medium
 
   * Built from $(git rev-parse HEAD)$([ "${version%.dirty}" = "$version" ] || echo ' with local changes').
 
- -- pf_stub developers <linux-pci@vger.kernel.org>  $(date -R)
+ -- pf_stub developers <linux-pci@vger.kernel.org>  $(date -R -d "@$SOURCE_DATE_EPOCH")
 CL
 start=$(date +%s)
 (cd "$stage" && dpkg-buildpackage -b -uc -us --no-check-builddeps) >out/deb/build.log 2>&1 || {

@@ -6,12 +6,13 @@
 # lets it run tests/host/guest/run.sh at each boot (a systemd unit of the image), across reboots.
 #
 #   tests/host/run.sh [main|all] [--log FILE]
-#     main   2 boots: the package installed, the persistent configuration written; after a
-#            reboot the igb PF on pf_stub (not igb) with 4 locked VFs on vfio-pci in IOMMU
-#            groups, the NVMe PF on pf_stub through driverctl               (make test)
-#     all    4 boots: main, then a second boot's persistence, udev PF_STUB_EVENT uevents and a
-#            rule, libvirt with a VF hostdev (refusals while it runs, unbind/adopt, destroy),
-#            a reboot with the VF in use and a clean kernel log after it, apt remove
+#     main   1 boot of the system as installed and configured (tests/host/admin: modprobe.d,
+#            modules-load.d): DKMS's module for the kernel; the igb PF on pf_stub (never on igb,
+#            whose module is loaded) with 4 locked VFs on vfio-pci in IOMMU groups  (make test)
+#     all    3 boots: main, driverctl set-override on the NVMe PF; after a reboot both again,
+#            udev PF_STUB_EVENT uevents and a rule, libvirt with a VF hostdev (refusals while
+#            it runs, unbind/adopt, nodedev-detach/reattach, destroy), a reboot with the VF in
+#            use; after it a clean kernel log, both PFs again, apt remove
 #                                                                            (make test-host)
 # The console goes to FILE (default out/host/host-MODE.log) with the cases between
 # PFSTUB-SCENARIOS-BEGIN/END, as tests/results.py counts them; a case the guest never reported
@@ -28,9 +29,9 @@ while [ $# -gt 0 ]; do
 	esac
 done
 case "$mode" in
-main) cases=(installed configure boot2.persistence boot2.driverctl) ;;
-all) cases=(installed configure boot2.persistence boot2.driverctl boot3.persistence boot3.driverctl
-	udev-events libvirt reboot-in-use reboot-clean-log boot4.persistence apt-remove) ;;
+main) cases=(installed boot1.persistence) ;;
+all) cases=(installed boot1.persistence driverctl-set boot2.persistence boot2.driverctl udev-events
+	libvirt reboot-in-use reboot-clean-log boot3.persistence boot3.driverctl apt-remove) ;;
 *) echo "usage: tests/host/run.sh [main|all]" >&2; exit 2 ;;
 esac
 outdir=$PF_STUB_ROOT/out/host
@@ -73,7 +74,7 @@ qemu=(qemu-system-x86_64 -machine q35,kernel-irqchip=split -accel tcg,thread=sin
 	-device virtio-blk-pci,drive=test
 	-kernel "$img/vmlinuz" -initrd "$img/initrd.img"
 	-append "root=LABEL=pfstubroot ro console=ttyS0 intel_iommu=on loglevel=4 systemd.show_status=error panic=-1")
-timeout=$([ "$mode" = all ] && echo 1500 || echo 700)
+timeout=$([ "$mode" = all ] && echo 1200 || echo 500)
 log "booting the Debian 13 host ($mode: ${#cases[@]} cases, at most $timeout s)"
 t=$(date +%s)
 set +e

@@ -3,15 +3,17 @@
 # tests/host/run.sh makes (pf-stub-test.service mounts it on /run/pf-stub-test). The boot number
 # is kept in /var/lib/pf-stub-test/boot; each boot runs its flows, prints one
 # `PFSTUB-TAP ok NAME` or `PFSTUB-TAP not ok NAME # why` line per case on the serial console,
-# then reboots or powers off. FLOWS (the test disk's config): main (2 boots) or all (4 boots).
+# then reboots or powers off. FLOWS (the test disk's config): main (1 boot) or all (3 boots).
+# The image comes with pf-stub-dkms installed by apt and the admin's configuration written
+# (tests/host/admin: modprobe.d, modules-load.d), as on a host about to reboot into it.
 #
-#   boot 1  the package as apt installed it; the admin's persistent configuration is written
-#           (modprobe.d, modules-load.d, driverctl); reboot
-#   boot 2  persistence: the igb PF on pf_stub with 4 locked VFs on vfio-pci in IOMMU groups,
-#           the NVMe PF on pf_stub through driverctl;              main: power off; all: reboot
-#   boot 3  persistence again; udev PF_STUB_EVENT uevents and a rule; libvirt with a VF hostdev;
-#           a domain holding a VF left running; reboot
-#   boot 4  the previous boot's kernel log; persistence after that reboot; apt remove; power off
+#   boot 1  the package's module for this kernel; the igb PF on pf_stub (never igb, whose module
+#           is loaded) with 4 locked VFs on vfio-pci in IOMMU groups; main: power off;
+#           all: driverctl set-override on the NVMe PF, reboot
+#   boot 2  persistence again, the NVMe PF on pf_stub through driverctl; udev PF_STUB_EVENT
+#           uevents and a rule; libvirt with a VF hostdev; a domain holding a VF left running;
+#           reboot
+#   boot 3  the previous boot's kernel log; persistence after that reboot; apt remove; power off
 set -u
 T=/run/pf-stub-test
 FLOWS=main
@@ -121,26 +123,19 @@ installed() { # the package as apt installed it in the image: DKMS built pf_stub
 	ko=$(modinfo -n pf_stub) || fail "modinfo pf_stub"
 	case "$ko" in */updates/dkms/pf_stub.ko*) ;; *) fail "pf_stub is $ko" ;; esac
 	note "$(dkms status pf_stub); $ko; vermagic $(modinfo -F vermagic pf_stub)"
-	# Before any configuration the native driver takes the PF, as on a host with igb installed.
-	[ "$(driver_of "$IGB")" = igb ] || fail "$IGB on '$(driver_of "$IGB")' before any configuration, igb expected"
-	note "before configuration: $IGB on igb"
+	modinfo -n igb >/dev/null || fail "no native igb module in the image"
+	note "native driver: $(modinfo -n igb)"
+	note "configuration: $(grep -hv '^#' /etc/modprobe.d/pf_stub.conf /etc/modules-load.d/pf_stub.conf | tr '\n' '|')"
 }
 
-configure() { # the admin's persistent configuration (Documentation/pf_stub.rst)
-	cat >/etc/modprobe.d/pf_stub.conf <<EOF
-# pf_stub binds the igb PF (by ID, limited to the listed addresses) with 4 VFs, the NVMe PF
-# (bound by driverctl's override) with 2; both locked under the default policy.
-options pf_stub ids=$IGB_ID addrs=$IGB@$IGB_VFS,$NVME@$NVME_VFS
-# pf_stub before the PF's native driver, whichever of them udev or modules-load loads first.
-softdep igb pre: pf_stub
-# vfio-pci, which the VFs are pinned to, right after pf_stub.
-softdep pf_stub post: vfio-pci
-EOF
-	echo pf_stub >/etc/modules-load.d/pf_stub.conf
+driverctl_set() { # driverctl set-override: pf_stub takes the NVMe PF from nvme at once
+	[ -n "$NVME" ] || fail "no NVMe PF ($NVME_ID)"
+	note "$NVME on '$(driver_of "$NVME")' before driverctl"
 	driverctl set-override "$NVME" pf_stub || fail "driverctl set-override $NVME pf_stub"
-	driverctl list-overrides
+	wait_ready "$NVME" "$NVME_VFS" || return 1
+	ls /etc/driverctl.d/
+	note "$NVME on pf_stub with $NVME_VFS VFs (addrs=...@$NVME_VFS), locked, on vfio-pci"
 }
-
 udev_events() { # pf_stub's uevents seen by udev, and a rule acting on one
 	local mon rule=/etc/udev/rules.d/90-pf-stub-test.rules
 	cat >"$rule" <<'EOF'
@@ -289,24 +284,23 @@ next=poweroff
 case "$boot" in
 1)
 	tap installed installed
-	tap configure configure
-	next=reboot
+	tap boot1.persistence persistence
+	if [ "$FLOWS" = all ]; then
+		tap driverctl-set driverctl_set
+		next=reboot
+	fi
 	;;
 2)
 	tap boot2.persistence persistence
 	tap boot2.driverctl driverctl_persist
-	[ "$FLOWS" = all ] && next=reboot
-	;;
-3)
-	tap boot3.persistence persistence
-	tap boot3.driverctl driverctl_persist
 	tap udev-events udev_events
 	tap libvirt libvirt_flow
 	tap reboot-in-use reboot_in_use && next=reboot
 	;;
-4)
+3)
 	tap reboot-clean-log after_reboot
-	tap boot4.persistence persistence
+	tap boot3.persistence persistence
+	tap boot3.driverctl driverctl_persist
 	tap apt-remove apt_remove
 	;;
 esac
