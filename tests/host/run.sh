@@ -54,7 +54,7 @@ qemu-img create -q -f qcow2 -F raw -b "$img/disk.raw" "$work/root.qcow2"
 mkdir -p "$work/test"
 cp "$PF_STUB_ROOT/tests/host/guest/run.sh" "$work/test/run.sh"
 echo "FLOWS=$mode" >"$work/test/config"
-mkfs.ext4 -q -L PFSTUBTEST -d "$work/test" "$work/test.raw" 8M
+mkfs.ext4 -q -F -L PFSTUBTEST -d "$work/test" "$work/test.raw" 8M >/dev/null
 
 # The devices of tests/vm.sh --iommu (its reasons hold here: the IOMMU before the devices it
 # translates, both vCPUs on one TCG thread under it), the root and test disks on virtio-blk

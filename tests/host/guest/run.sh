@@ -28,14 +28,14 @@ IGB_ID=8086:10c9 NVME_ID=1b36:0010
 IGB_VFS=4 NVME_VFS=2
 T_TOKEN=9b1deb4d-3b7d-4bad-9bdd-2b0d7b3dcb6d
 
-say() { echo "PFSTUB-HOST $*"; }
+say() { echo "PFSTUB-HOST [$(cut -d' ' -f1 /proc/uptime) s] $*"; }
 note() { echo "# $*"; }
 tap() { # tap NAME FUNCTION...: one test case
 	local name=$1 out rc
 	shift
 	out=$("$@" 2>&1)
 	rc=$?
-	[ -n "$out" ] && printf '%s\n' "$out" | sed 's/^/# /'
+	[ -n "$out" ] && printf '%s\n' "$out" | sed 's/^# //; s/^/# /'
 	if [ "$rc" = 0 ]; then echo "PFSTUB-TAP ok $name"; else echo "PFSTUB-TAP not ok $name"; fi
 	return "$rc"
 }
