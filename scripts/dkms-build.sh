@@ -32,7 +32,7 @@ if "$here/scripts/prepare-kdir.sh" --kernel "$krel" --out "$kdir" "$headers" >/d
 fi
 cat "$log"
 msg=$(sed -n 's/^prepare-kdir: error: //p' "$log" | tail -n 1)
-msg="pf_stub: not built for kernel $krel: ${msg:-see $log}"
+msg="pf_stub: not built for kernel $krel: ${msg:-see $log} (then: dkms autoinstall -k $krel)"
 echo "$msg"
 # DKMS sends this step's output to make.log only: the line goes to the standard error of the
 # outermost dkms process too (apt's terminal), as DKMS's own warnings do.
@@ -42,7 +42,7 @@ while [ "$pid" -gt 1 ]; do
 	[ -n "$pid" ] || break
 	if tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q '/dkms '; then top=$pid; fi
 done
-[ -z "$top" ] || echo "$msg" >>"/proc/$top/fd/2" 2>/dev/null || true
+[ -z "$top" ] || printf '\n%s\n' "$msg" >>"/proc/$top/fd/2" 2>/dev/null || true
 # A refusal (a missing or mismatched package) skips this kernel; a failed build fails it.
 case "$msg" in
 *"failed (log:"*) exit 1 ;;

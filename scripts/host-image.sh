@@ -173,7 +173,7 @@ cp "$m/boot/initrd.img-$krel" "$out/initrd.img"
 echo "$krel" >"$out/kernel.release"
 start=$(date +%s)
 size=$(($(du -sm "$m" | cut -f1) + 1536))
-mkfs.ext4 -q -F -L pfstubroot -d "$m" "$out/disk.raw" "${size}M" >&2
+mkfs.ext4 -q -F -L pfstubroot -d "$m" "$out/disk.raw" "${size}M" >/dev/null
 log "disk.raw (${size} MB): $(($(date +%s) - start)) s"
 umount "$m"
 mnts=()

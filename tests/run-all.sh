@@ -6,7 +6,8 @@
 # the kernel's VFIO selftests on VFs under an emulated IOMMU, builds and runs pf_stub in tree,
 # all on the newest kernel (PF_STUB_LINUX); runs KUnit and the guest scenarios again on the
 # second kernel (PF_STUB_LINUX_ALSO); boots Debian's stock kernel binary of the newest series
-# with pf_stub built as on a real host; and prints `N passed, N failed` last.
+# with pf_stub built as on a real host; installs the Debian package pf-stub-dkms into a Debian 13
+# system image and boots it once (tests/host/run.sh main); and prints `N passed, N failed` last.
 #   tests/run-all.sh          make test
 #   tests/run-all.sh distro   make test-distro: every scenario on Debian's stock kernels of both
 #                             series
@@ -167,6 +168,16 @@ fi
 # the main flow under the emulated IOMMU. `make test-distro` (tests/run-all.sh distro) runs every
 # scenario on the stock kernels of both series; here the budget holds one kernel's preparation.
 stock_kernel "$linux" tests/stock/main-flow.sh
+
+# A full Debian 13 host (tests/host/run.sh): pf-stub-dkms built with Debian's packaging tools and
+# installed by apt into a Debian 13 system image (DKMS building pf_stub with Debian's own rustc
+# and bindgen), booted once from its disk with the persistent configuration: the main flow under
+# systemd and udev. `make test-host` runs every flow across three boots (driverctl, udev
+# uevents, libvirt, a reboot with VFs in use, apt remove).
+step "Debian 13 host: pf-stub-dkms installed by apt, one boot"
+tests/host/run.sh main --log "$out/host-main.log" >"$out/host-main.out" 2>&1 || tail -n 30 "$out/host-main.out"
+grep -aE '^(host|host-image|make-deb): ' "$out/host-main.out" || true
+logs+=("host-main=$out/host-main.log")
 
 step "results"
 python3 tests/results.py "$src/tools/testing/kunit/kunit.py" "${logs[@]}" "${extra[@]}"

@@ -112,4 +112,6 @@ rc=0
 } >"$logfile"
 sed -n '/PFSTUB-SCENARIOS-BEGIN/,/PFSTUB-SCENARIOS-END/p' "$logfile" | grep -E '^(ok|not ok) '
 log "console and cases: $logfile"
+# The count as make test makes it (tests/results.py: these cases, kernel reports in the console).
+python3 "$PF_STUB_ROOT/tests/results.py" /dev/null "host-$mode=$logfile" | tail -n 5 || rc=1
 exit "$rc"
