@@ -15,6 +15,11 @@
 #           reboot
 #   boot 3  the previous boot's kernel log; persistence after that reboot; apt remove; power off
 set -u
+# The serial console is shared with the login prompt of serial-getty@ttyS0, whose start hangs up
+# (vhangup) every file already open on the tty: a test that opened it first loses its output.
+# The getty goes, and the console is opened again after it.
+systemctl stop serial-getty@ttyS0.service 2>/dev/null
+exec >/dev/ttyS0 2>&1
 T=/run/pf-stub-test
 FLOWS=main
 [ -f "$T/config" ] && . "$T/config"
