@@ -235,12 +235,18 @@ libvirt_flow() {
 	virsh -q nodedev-detach "pci_$(echo "$vf1" | tr ':.' '__')" || fail "virsh nodedev-detach $vf1"
 	[ "$(driver_of "$vf1")" = vfio-pci ] || fail "$vf1 on $(driver_of "$vf1") after nodedev-detach"
 	note "nodedev-detach $vf1: on $(driver_of "$vf1"), driver_override $(cat "$SYS/$vf1/driver_override")"
+	# nodedev-reattach clears the VF's driver_override and probes it: the host's VF driver (igbvf)
+	# takes it, pf_stub's pin is gone (seen with libvirt 11 of Debian 13). Pinned again by hand.
 	virsh -q nodedev-reattach "pci_$(echo "$vf1" | tr ':.' '__')" 2>&1 | sed 's/^/nodedev-reattach: /'
 	note "nodedev-reattach $vf1: on '$(driver_of "$vf1")', driver_override '$(cat "$SYS/$vf1/driver_override")'"
-	echo "NODEDEV_REATTACH_DRIVER=$(driver_of "$vf1")" >"$state/reattach"
+	[ "$(driver_of "$vf1")" = igbvf ] || fail "$vf1 on '$(driver_of "$vf1")' after nodedev-reattach, igbvf seen before"
+	echo "$vf1" >"$SYS/$vf1/driver/unbind"
+	echo vfio-pci >"$SYS/$vf1/driver_override"
+	echo "$vf1" >/sys/bus/pci/drivers_probe
+	[ "$(driver_of "$vf1")" = vfio-pci ] || fail "$vf1 not back on vfio-pci"
 	# virsh destroy releases the VF; then the count can be unlocked and disabled.
 	virsh -q destroy pfstub-vf || fail "virsh destroy"
-	wait_until 20 sh -c "! pgrep -f guest=pfstub-vf" || fail "QEMU still running"
+	wait_until 20 sh -c "virsh domstate pfstub-vf | grep -q 'shut off'" || fail "pfstub-vf: $(virsh domstate pfstub-vf)"
 	qemu_holds "$vf0" && fail "$vf0 still held after destroy"
 	[ "$(driver_of "$vf0")" = vfio-pci ] || fail "$vf0 on '$(driver_of "$vf0")' after destroy (managed='yes' gives it back to ...)"
 	expect_write OK "$SYS/$IGB/sriov_lock" unlock || return 1
