@@ -77,10 +77,11 @@ expect_write() { # expect_write OK|ERRNAME FILE VALUE
 	fi
 }
 wait_until() { # wait_until SECONDS COMMAND...
-	local i=0
+	local i=0 n=$(($1 * 2))
+	shift
 	while ! "$@" >/dev/null 2>&1; do
 		i=$((i + 1))
-		[ "$i" -le $(($1 * 2)) ] || return 1
+		[ "$i" -le "$n" ] || return 1
 		sleep 0.5
 	done
 }
