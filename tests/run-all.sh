@@ -174,8 +174,8 @@ stock_kernel "$linux" tests/stock/main-flow.sh
 # and bindgen), booted once from its disk with the persistent configuration: the main flow under
 # systemd and udev. `make test-host` runs every flow across three boots (driverctl, udev
 # uevents, libvirt, a reboot with VFs in use, apt remove).
-# From an empty cache this adds about 10 minutes (the image 2-4, DKMS's first KDIR 4, the boot
-# 3); warm, 3 to 4. PFSTUB_SKIP_HOST=1 leaves it out.
+# From an empty cache this adds about 8 to 10 minutes (the image 2-4, DKMS's first KDIR 4, the
+# boot 1); warm, about 2. PFSTUB_SKIP_HOST=1 leaves it out.
 if [ "${PFSTUB_SKIP_HOST:-0}" != 1 ]; then
 	step "Debian 13 host: pf-stub-dkms installed by apt, one boot"
 	tests/host/run.sh main --log "$out/host-main.log" >"$out/host-main.out" 2>&1 || tail -n 30 "$out/host-main.out"
