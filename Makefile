@@ -51,6 +51,15 @@ test-distro:
 demo:
 	./tests/demo.sh
 
-.PHONY: all modules modules_install install clean test test-distro demo bench soak
+# The Debian package pf-stub-dkms (debian/), in out/deb/.
+deb:
+	./scripts/make-deb.sh
+
+# A full Debian 13 host (systemd, udev, driverctl, libvirt) with pf-stub-dkms installed,
+# booted under QEMU across reboots (tests/host/run.sh).
+test-host:
+	./tests/host/run.sh all
+
+.PHONY: all modules modules_install install clean test test-distro test-host deb demo bench soak
 
 endif
