@@ -29,7 +29,15 @@ vf=$(basename "$(readlink "$SYS/$pf/virtfn0")")
 [ "$(cat /sys/module/pf_stub/refcnt)" -ge 1 ] || fail "module not pinned by locked, in-use VFs"
 log_mark
 host_request device_del igb0
-wait_for 90 gone || fail "$pf was not removed"
+# The hot-unplug request is an attention-button press on the root port; right after
+# pci-errors.sh's link reset of the same port the guest's pciehp once never acted on it (no
+# kernel line for 90 s on 53573e0's run): ask once more, as pci-errors.sh re-injects an error
+# that QEMU merged into the previous one.
+if ! wait_for 45 gone; then
+	note "no removal 45 s after device_del: asking again"
+	host_request device_del igb0
+	wait_for 60 gone || fail "$pf was not removed"
+fi
 note "PF removed"
 if [ -e "$SYS/$vf" ]; then fail "VF $vf outlived its PF"; fi
 [ "$(cat /sys/module/pf_stub/refcnt)" = 0 ] || fail "module still pinned after the PF went away"
