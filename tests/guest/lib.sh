@@ -431,3 +431,16 @@ guest_main() {
 	echo "PFSTUB-SCENARIOS-END"
 	return $rc
 }
+
+# virtio_token_vfs TOKEN N: pf_stub (VF autoprobe on) bound to the virtio-net PF with TOKEN set and
+# N VFs on virtio_net; sets $pf and $d (its sysfs folder). Fails the scenario otherwise.
+virtio_token_vfs() {
+	pf=$VIRTIO_PF
+	[ -n "$pf" ] || fail "no virtio-net PF: boot with tests/vm.sh --topology virtio"
+	d=$SYS/$pf
+	modprobe virtio_net || fail "modprobe virtio_net failed"
+	insmod "$PFSTUB_KO" vf_autoprobe=1 || fail "insmod failed"
+	bind_to "$pf" || fail "$pf did not bind to pf_stub"
+	expect_write OK "$d/sriov_vf_token" "$1"
+	expect_write OK "$d/sriov_numvfs" "$2"
+}

@@ -4,14 +4,7 @@
 # answered, the stream never interrupted, the lock and the token back, a plain unlock refused.
 is_rust || exit 77
 T=$VIRTIO_TOKEN
-pf=$VIRTIO_PF
-[ -n "$pf" ] || fail "no virtio-net PF: boot with tests/vm.sh --topology virtio"
-d=$SYS/$pf
-modprobe virtio_net || fail "modprobe virtio_net failed"
-insmod "$PFSTUB_KO" vf_autoprobe=1 || fail "insmod failed"
-bind_to "$pf" || fail "$pf did not bind to pf_stub"
-expect_write OK "$d/sriov_vf_token" "$T"
-expect_write OK "$d/sriov_numvfs" 4
+virtio_token_vfs "$T" 4
 [ "$(cat "$d/sriov_lock")" = locked ] || fail "enabling did not lock"
 vf0=$(vf_of "$pf" 0) vf1=$(vf_of "$pf" 1)
 n0=$(net_up "$vf0") || fail "$vf0: no network interface"

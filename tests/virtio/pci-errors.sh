@@ -16,14 +16,7 @@
 is_rust || exit 77
 [ "${PFSTUB_QMP:-0}" = 1 ] || exit 77
 T=8d2e3f40-5b6c-4d7e-9f80-a1b2c3d4e5f6
-pf=$VIRTIO_PF
-[ -n "$pf" ] || fail "no virtio-net PF: boot with tests/vm.sh --topology virtio"
-d=$SYS/$pf
-modprobe virtio_net || fail "modprobe virtio_net failed"
-insmod "$PFSTUB_KO" vf_autoprobe=1 || fail "insmod failed"
-bind_to "$pf" || fail "$pf did not bind to pf_stub"
-expect_write OK "$d/sriov_vf_token" "$T"
-expect_write OK "$d/sriov_numvfs" 4
+virtio_token_vfs "$T" 4
 vf0=$(vf_of "$pf" 0)
 n0=$(net_up "$vf0") || fail "$vf0: no network interface"
 expect_traffic "$n0" 3

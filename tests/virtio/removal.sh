@@ -5,14 +5,7 @@
 # new VFs carry traffic again.
 is_rust || exit 77
 T=$VIRTIO_TOKEN
-pf=$VIRTIO_PF
-[ -n "$pf" ] || fail "no virtio-net PF: boot with tests/vm.sh --topology virtio"
-d=$SYS/$pf
-modprobe virtio_net || fail "modprobe virtio_net failed"
-insmod "$PFSTUB_KO" vf_autoprobe=1 || fail "insmod failed"
-bind_to "$pf" || fail "$pf did not bind to pf_stub"
-expect_write OK "$d/sriov_vf_token" "$T"
-expect_write OK "$d/sriov_numvfs" 4
+virtio_token_vfs "$T" 4
 vfs=""
 i=0
 while [ "$i" -lt 4 ]; do vfs="$vfs $(vf_of "$pf" "$i")"; i=$((i + 1)); done

@@ -14,14 +14,7 @@
 # reset_prepare/reset_done calling the VF drivers' own).
 is_rust || exit 77
 T=7c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f
-pf=$VIRTIO_PF
-[ -n "$pf" ] || fail "no virtio-net PF: boot with tests/vm.sh --topology virtio"
-d=$SYS/$pf
-modprobe virtio_net || fail "modprobe virtio_net failed"
-insmod "$PFSTUB_KO" vf_autoprobe=1 || fail "insmod failed"
-bind_to "$pf" || fail "$pf did not bind to pf_stub"
-expect_write OK "$d/sriov_vf_token" "$T"
-expect_write OK "$d/sriov_numvfs" 4
+virtio_token_vfs "$T" 4
 vf0=$(vf_of "$pf" 0)
 n0=$(net_up "$vf0") || fail "$vf0: no network interface"
 expect_traffic "$n0" 3
