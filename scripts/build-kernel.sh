@@ -8,6 +8,11 @@ set -euo pipefail
 flavour=${1:-base}
 pf_stub_toolchain_env
 out=$(pf_stub_kernel_dir "$flavour")
+# One build per key at a time: a second caller (another work tree, a helper) waits for the first
+# and then finds its result, instead of wiping the build under it.
+mkdir -p "$PF_STUB_CACHE/.locks"
+exec 9>"$PF_STUB_CACHE/.locks/${out##*/}"
+flock 9
 if [ -f "$out/.pf_stub-done" ]; then
 	echo "$out"
 	exit 0

@@ -24,7 +24,7 @@ log() { printf 'setup: %s\n' "$*" >&2; }
 oldest_supported=7.2
 
 stamp="$PF_STUB_CACHE/setup.stamp"
-want_stamp="v5 $(rustc --version 2>/dev/null || echo none) linux=${PF_STUB_LINUX:-newest} also=${PF_STUB_LINUX_ALSO:-default}"
+want_stamp="v6 $(rustc --version 2>/dev/null || echo none) linux=${PF_STUB_LINUX:-newest} also=${PF_STUB_LINUX_ALSO:-default}"
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want_stamp" ] \
 	&& [ -x "$PF_STUB_CACHE/bin/bindgen" ] && command -v qemu-system-x86_64 >/dev/null; then
 	exit 0
@@ -42,7 +42,8 @@ fi
 log "apt-get update"
 apt-get update -qq >/dev/null
 pkgs=(flex bison bc make gcc libelf-dev libssl-dev cpio busybox-static
-	clang-19 libclang-19-dev lld-19 llvm-19 python3 kmod xz-utils dwarves rsync uuid-dev)
+	clang-19 libclang-19-dev lld-19 llvm-19 python3 kmod xz-utils dwarves rsync uuid-dev
+	mmdebstrap e2fsprogs)
 log "installing ${pkgs[*]}"
 apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null
 if ! qemu-system-x86_64 -device help 2>/dev/null | grep -q '"igb"'; then
