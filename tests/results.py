@@ -162,7 +162,16 @@ def main():
         if ktap is not None:
             results += [(label + ".kunit." + n, ok) for n, ok in kunit_cases(kunit_py, ktap)]
         block = section(text, "PFSTUB-SCENARIOS-BEGIN", "PFSTUB-SCENARIOS-END")
+        hung = [l for l in text.splitlines() if l.startswith("PFSTUB-HUNG")]
+        if hung:
+            # The guest's scenario watchdog: the stuck scenario's tasks and kernel log, here at
+            # the end of the output, where a CI log's tail shows them.
+            print("%s: a scenario hung:\n  %s" % (label, "\n  ".join(hung[:150])))
         if block is None:
+            running = re.findall(r"^PFSTUB-RUNNING (\S+)", text, re.M)
+            print("%s: the guest did not finish; scenario running last: %s; console's last lines:\n  %s"
+                  % (label, running[-1] if running else "none",
+                     "\n  ".join(text.rstrip().splitlines()[-25:])))
             results.append((label + ".guest-did-not-finish", False))
         else:
             results += [(label + "." + n, ok) for n, ok in scenario_cases(block)]

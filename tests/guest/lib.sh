@@ -385,6 +385,37 @@ uevents_stop() {
 	fi
 }
 
+# scenario_watchdog NAME PID: when scenario NAME (process PID) still runs after
+# $PFSTUB_SCENARIO_LIMIT seconds (900 by default), says so on the console with what every
+# process waits for (its kernel stack) and the kernel log's last lines, whatever their level
+# (vfio-pci's "blocked until device is released" is below the console's), then kills it. A
+# task blocked for good in an uninterruptible wait is the hung-task detector's (a kernel report);
+# this catches the rest: a removal waiting for a VFIO user that never lets go (vfio-pci retries
+# every 10 s, which the detector counts as progress), a script waiting for a job that never ends.
+scenario_watchdog() {
+	local limit=${PFSTUB_SCENARIO_LIMIT:-900} sp p
+	sleep "$limit" &
+	sp=$!
+	trap 'kill $sp 2>/dev/null; exit 0' TERM
+	wait "$sp"
+	kill -0 "$2" 2>/dev/null || return 0
+	touch "/tmp/$1.hung"
+	{
+		echo "PFSTUB-HUNG $1: still running after ${limit}s; its processes and the kernel log follow"
+		for p in /proc/[0-9]*; do
+			[ -r "$p/stack" ] || continue
+			case "$(cat "$p/stat" 2>/dev/null | cut -d' ' -f3)" in D | S) ;; *) continue ;; esac
+			grep -q '^\[' "$p/comm" 2>/dev/null && continue
+			[ -s "$p/cmdline" ] || continue
+			echo "PFSTUB-HUNG task ${p#/proc/} ($(tr '\0' ' ' <"$p/cmdline" | cut -c1-100)):"
+			sed 's/^/PFSTUB-HUNG     /' "$p/stack" 2>/dev/null | head -n 16
+		done
+		dmesg | tail -n 40 | sed 's/^/PFSTUB-HUNG dmesg: /'
+		echo "PFSTUB-HUNG end"
+	} >/dev/console 2>&1
+	kill "$2" 2>/dev/null
+}
+
 # Runs each scenario in /scenarios (all, or those named in pfstub.only=a,b) as one test case.
 guest_main() {
 	mkdir -p /tmp
@@ -404,8 +435,21 @@ guest_main() {
 		start=$(date +%s)
 		# On the console at once: a guest that hangs shows which scenario it was in.
 		echo "PFSTUB-RUNNING $name" >/dev/console
-		(. "$s") >"/tmp/$name.out" 2>&1
+		(. "$s") >"/tmp/$name.out" 2>&1 &
+		spid=$!
+		scenario_watchdog "$name" "$spid" &
+		wpid=$!
+		wait "$spid"
 		r=$?
+		kill "$wpid" 2>/dev/null
+		wait "$wpid" 2>/dev/null
+		if [ -e "/tmp/$name.hung" ]; then
+			# Its writes are stuck in the kernel: the next scenarios cannot run.
+			sed 's/^/    /' "/tmp/$name.out"
+			echo "not ok $n $name # ${PFSTUB_DRIVER} hung: still running after ${PFSTUB_SCENARIO_LIMIT:-900}s"
+			echo "PFSTUB-SCENARIOS-END"
+			return 1
+		fi
 		# A scenario that passes leaves no VF of a removed PF behind; the C driver does leave them.
 		if [ "$r" = 0 ] && is_rust; then
 			reset_all >/dev/null 2>&1
