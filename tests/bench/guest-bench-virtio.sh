@@ -3,27 +3,12 @@
 # probes; and policy=simple vf_autoprobe=1: the VFs probe virtio-pci and virtio_net as under
 # the C driver) and the native PF driver, virtio-pci's own sriov_configure, alternated on the
 # same virtio-net PF, round after round. One "BENCH <metric> <driver> <ns>" line per measurement.
+# bench, t_write and load: tests/bench/guest-lib.sh, which run.sh puts in front of this script.
 ROUNDS=${PFSTUB_BENCH_ROUNDS:-20}
 pf=$VIRTIO_PF
 [ -n "$pf" ] || fail "the virtio benchmark needs the virtio topology"
 modprobe virtio_net || fail "modprobe virtio_net failed"
 
-bench() { echo "BENCH $1 $2 $3"; }
-t_write() {
-	set -- "$1" "$2" "$3" "$4" "$(pfbench write "$3" "$4")"
-	case "$5" in
-	*" OK") bench "$1" "$2" "${5%% *}" ;;
-	*) fail "$1 ($2): write $4 > $3: $5" ;;
-	esac
-}
-load() {
-	case "$1" in
-	c) modprobe pci-pf-stub ;;
-	rust) insmod "$PFSTUB_KO" ;;
-	rust-simple) insmod "$PFSTUB_KO" policy=simple vf_autoprobe=1 ;;
-	native) true ;;
-	esac
-}
 drvname() {
 	case "$1" in
 	c) echo pci-pf-stub ;;

@@ -1,29 +1,12 @@
 # Benchmark, run in the guest by tests/bench/run.sh: alternates the C pci-pf-stub and pf_stub
 # (in its default configuration and with policy=simple vf_autoprobe=1) on the same PFs, round
-# after round, and prints one "BENCH <metric> <driver> <ns>" line per measurement.
+# after round, and prints one "BENCH <metric> <driver> <ns>" line per measurement. bench, t_write
+# and load: tests/bench/guest-lib.sh, which run.sh puts in front of this script.
 ROUNDS=${PFSTUB_BENCH_ROUNDS:-20}
 SWEEP_EVERY=${PFSTUB_BENCH_SWEEP_EVERY:-1}
 REPS=200
 [ -n "$IGB_PF" ] && [ -n "$NVME_PF" ] || fail "the benchmark needs both PFs"
 
-bench() { echo "BENCH $1 $2 $3"; }
-
-# t_write METRIC DRIVER FILE VALUE: one timed write that must succeed.
-t_write() {
-	set -- "$1" "$2" "$3" "$4" "$(pfbench write "$3" "$4")"
-	case "$5" in
-	*" OK") bench "$1" "$2" "${5%% *}" ;;
-	*) fail "$1 ($2): write $4 > $3: $5" ;;
-	esac
-}
-
-load() {
-	case "$1" in
-	c) modprobe pci-pf-stub ;;
-	rust) insmod "$PFSTUB_KO" ;;
-	rust-simple) insmod "$PFSTUB_KO" policy=simple vf_autoprobe=1 ;;
-	esac
-}
 drvname() { [ "$1" = c ] && echo pci-pf-stub || echo pf_stub; }
 modname() { [ "$1" = c ] && echo pci_pf_stub || echo pf_stub; }
 unlock() { [ "$1" = rust ] && echo unlock >"$SYS/$2/sriov_lock"; true; }

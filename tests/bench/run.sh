@@ -29,9 +29,18 @@ done
 icount=(--icount 0)
 [ "$clock" = icount ] || icount=()
 mkdir -p out
+# The guest scripts share tests/bench/guest-lib.sh: each goes to tests/vm.sh (which ships to the
+# guest only the scripts it is given, and tests/guest/lib.sh) with that file in front of it, under
+# its own name (the name of its test case), in out/bench-guest/.
+guest_script() {
+	mkdir -p out/bench-guest
+	cat tests/bench/guest-lib.sh "tests/bench/$1" >"out/bench-guest/$1"
+	echo "out/bench-guest/$1"
+}
 if [ "$virtio_only" = 0 ]; then
 	log=out/bench.log
-	tests/vm.sh --topology both --timeout 3000 "${icount[@]}" --log "$log" tests/bench/guest-bench.sh >/dev/null || {
+	script=$(guest_script guest-bench.sh)
+	tests/vm.sh --topology both --timeout 3000 "${icount[@]}" --log "$log" "$script" >/dev/null || {
 		grep -aE 'FAIL|not ok' "$log" >&2 || true
 		echo "bench: the guest run failed; see $log" >&2
 		exit 1
@@ -45,8 +54,9 @@ fi
 
 series=$(pf_stub_series)
 log=out/bench-virtio.log
+script=$(guest_script guest-bench-virtio.sh)
 tests/vm.sh --kernel "stock-$series" --topology virtio --timeout 3000 "${icount[@]}" --log "$log" \
-	tests/bench/guest-bench-virtio.sh >/dev/null || {
+	"$script" >/dev/null || {
 	grep -aE 'FAIL|not ok' "$log" >&2 || true
 	echo "bench: the virtio guest run failed; see $log" >&2
 	exit 1

@@ -476,15 +476,60 @@ guest_main() {
 	return $rc
 }
 
-# virtio_token_vfs TOKEN N: pf_stub (VF autoprobe on) bound to the virtio-net PF with TOKEN set and
-# N VFs on virtio_net; sets $pf and $d (its sysfs folder). Fails the scenario otherwise.
-virtio_token_vfs() {
+# virtio_pf: the scenario's PF is the virtio-net PF: sets $pf and $d (its sysfs folder) and loads
+# virtio_net. Fails the scenario without the virtio topology.
+virtio_pf() {
 	pf=$VIRTIO_PF
 	[ -n "$pf" ] || fail "no virtio-net PF: boot with tests/vm.sh --topology virtio"
 	d=$SYS/$pf
 	modprobe virtio_net || fail "modprobe virtio_net failed"
+}
+
+# virtio_stub_pf: virtio_pf, then pf_stub (VF autoprobe on) loaded and bound to the PF. Fails the
+# scenario otherwise.
+virtio_stub_pf() {
+	virtio_pf
 	insmod "$PFSTUB_KO" vf_autoprobe=1 || fail "insmod failed"
 	bind_to "$pf" || fail "$pf did not bind to pf_stub"
+}
+
+# virtio_token_vfs TOKEN N: pf_stub (VF autoprobe on) bound to the virtio-net PF with TOKEN set and
+# N VFs on virtio_net; sets $pf and $d (its sysfs folder). Fails the scenario otherwise.
+virtio_token_vfs() {
+	virtio_stub_pf
 	expect_write OK "$d/sriov_vf_token" "$1"
 	expect_write OK "$d/sriov_numvfs" "$2"
+}
+
+# virtio_vfs_on N DRIVER: writes N to $pf's sriov_numvfs, expects N VFs and each of them bound to
+# DRIVER. Fails the scenario otherwise.
+virtio_vfs_on() {
+	local i=0 vf
+	expect_write OK "$d/sriov_numvfs" "$1"
+	expect_vfs "$pf" "$1"
+	while [ "$i" -lt "$1" ]; do
+		vf=$(vf_of "$pf" "$i")
+		[ "$(driver_of "$vf")" = "$2" ] || fail "$vf on '$(driver_of "$vf")', not $2"
+		i=$((i + 1))
+	done
+}
+
+# virtio_vfs_up N: N VFs on $pf under a driver that lets them probe (pci-pf-stub, virtio-pci), VF0
+# on virtio-pci, VF0's and VF1's interfaces up: sets $vf0, $vf1, $n0 and $n1. Fails the scenario
+# otherwise.
+virtio_vfs_up() {
+	expect_write OK "$d/sriov_numvfs" "$1"
+	expect_vfs "$pf" "$1"
+	vf0=$(vf_of "$pf" 0) vf1=$(vf_of "$pf" 1)
+	[ "$(driver_of "$vf0")" = virtio-pci ] || fail "$vf0 on '$(driver_of "$vf0")', not virtio-pci"
+	n0=$(net_up "$vf0") || fail "$vf0: no network interface"
+	n1=$(net_up "$vf1") || fail "$vf1: no network interface"
+}
+
+# virtio_vf0_traffic: VF0 of $pf with its interface up and 3 pings through it answered: sets $vf0
+# and $n0. Fails the scenario otherwise.
+virtio_vf0_traffic() {
+	vf0=$(vf_of "$pf" 0)
+	n0=$(net_up "$vf0") || fail "$vf0: no network interface"
+	expect_traffic "$n0" 3
 }

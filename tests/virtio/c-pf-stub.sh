@@ -3,18 +3,10 @@
 # traffic is accepted and ends the stream. Unbinding it leaves the VFs enabled and working
 # (the core warns "driver left SR-IOV enabled after remove"), with no record and no lock, so a
 # stream goes on across its unbind and rebind; rmmod is not refused.
-pf=$VIRTIO_PF
-[ -n "$pf" ] || fail "no virtio-net PF: boot with tests/vm.sh --topology virtio"
-d=$SYS/$pf
-modprobe virtio_net || fail "modprobe virtio_net failed"
+virtio_pf
 modprobe pci-pf-stub || fail "modprobe pci-pf-stub failed"
 bind_to "$pf" pci-pf-stub || fail "$pf did not bind to pci-pf-stub"
-expect_write OK "$d/sriov_numvfs" 4
-expect_vfs "$pf" 4
-vf0=$(vf_of "$pf" 0) vf1=$(vf_of "$pf" 1)
-[ "$(driver_of "$vf0")" = virtio-pci ] || fail "$vf0 on '$(driver_of "$vf0")', not virtio-pci"
-n0=$(net_up "$vf0") || fail "$vf0: no network interface"
-n1=$(net_up "$vf1") || fail "$vf1: no network interface"
+virtio_vfs_up 4
 expect_traffic "$n1" 3
 # Unbind and rebind under traffic.
 ping_start "$n0" 50 0.2

@@ -2,12 +2,7 @@
 # sriov_numvfs write that changes the count is refused (0: EPERM, the lock; another non-zero
 # count: the core's EBUSY first) with the VFs untouched, and the streams lose nothing.
 is_rust || exit 77
-pf=$VIRTIO_PF
-[ -n "$pf" ] || fail "no virtio-net PF: boot with tests/vm.sh --topology virtio"
-d=$SYS/$pf
-modprobe virtio_net || fail "modprobe virtio_net failed"
-insmod "$PFSTUB_KO" vf_autoprobe=1 || fail "insmod failed"
-bind_to "$pf" || fail "$pf did not bind to pf_stub"
+virtio_stub_pf
 expect_write OK "$d/sriov_numvfs" 4
 vf0=$(vf_of "$pf" 0) vf3=$(vf_of "$pf" 3)
 n0=$(net_up "$vf0") || fail "$vf0: no network interface"

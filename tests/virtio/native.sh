@@ -2,17 +2,9 @@
 # pf_stub's do, but unbinding virtio-pci from the PF disables SR-IOV (virtio_pci_remove() calls
 # pci_disable_sriov()): a stream through a VF stops, the VFs and their interfaces go, and binding
 # virtio-pci again brings no VF back. Nothing locks the count: a disable under traffic succeeds.
-pf=$VIRTIO_PF
-[ -n "$pf" ] || fail "no virtio-net PF: boot with tests/vm.sh --topology virtio"
-d=$SYS/$pf
-modprobe virtio_net || fail "modprobe virtio_net failed"
+virtio_pf
 bind_to "$pf" virtio-pci || fail "$pf did not bind to virtio-pci"
-expect_write OK "$d/sriov_numvfs" 4
-expect_vfs "$pf" 4
-vf0=$(vf_of "$pf" 0) vf1=$(vf_of "$pf" 1)
-[ "$(driver_of "$vf0")" = virtio-pci ] || fail "$vf0 on '$(driver_of "$vf0")', not virtio-pci"
-n0=$(net_up "$vf0") || fail "$vf0: no network interface"
-n1=$(net_up "$vf1") || fail "$vf1: no network interface"
+virtio_vfs_up 4
 expect_traffic "$n0" 3
 # No lock: disabling under traffic is allowed, and ends it.
 ping_start "$n1" 30 0.2

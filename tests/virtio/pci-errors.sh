@@ -17,9 +17,7 @@ is_rust || exit 77
 [ "${PFSTUB_QMP:-0}" = 1 ] || exit 77
 T=8d2e3f40-5b6c-4d7e-9f80-a1b2c3d4e5f6
 virtio_token_vfs "$T" 4
-vf0=$(vf_of "$pf" 0)
-n0=$(net_up "$vf0") || fail "$vf0: no network interface"
-expect_traffic "$n0" 3
+virtio_vf0_traffic
 wait_log() {
 	i=0
 	while ! dmesg | grep -q -- "$1"; do

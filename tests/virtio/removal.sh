@@ -9,9 +9,7 @@ virtio_token_vfs "$T" 4
 vfs=""
 i=0
 while [ "$i" -lt 4 ]; do vfs="$vfs $(vf_of "$pf" "$i")"; i=$((i + 1)); done
-vf0=$(vf_of "$pf" 0)
-n0=$(net_up "$vf0") || fail "$vf0: no network interface"
-expect_traffic "$n0" 3
+virtio_vf0_traffic
 ping_start "$n0" 40 0.2
 sleep 3
 log_mark
@@ -49,12 +47,10 @@ note "rescan: $pf back on '$(driver_of "$pf")'"
 bind_to "$pf" || fail "$pf did not bind after the rescan"
 [ "$(cat "$d/sriov_lock")" = unlocked ] || fail "$pf: the new device inherited a lock"
 [ "$(cat "$d/sriov_vf_token")" = unset ] || fail "$pf: the new device inherited a token"
-expect_write OK "$d/sriov_numvfs" 4
-expect_vfs "$pf" 4
+virtio_vfs_on 4 virtio-pci
 i=0
 while [ "$i" -lt 4 ]; do
 	vf=$(vf_of "$pf" "$i")
-	[ "$(driver_of "$vf")" = virtio-pci ] || fail "$vf on '$(driver_of "$vf")', not virtio-pci"
 	n=$(net_up "$vf") || fail "$vf: no network interface after the rescan"
 	expect_traffic "$n" 5
 	i=$((i + 1))

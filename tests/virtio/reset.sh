@@ -15,9 +15,7 @@
 is_rust || exit 77
 T=7c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f
 virtio_token_vfs "$T" 4
-vf0=$(vf_of "$pf" 0)
-n0=$(net_up "$vf0") || fail "$vf0: no network interface"
-expect_traffic "$n0" 3
+virtio_vf0_traffic
 ping_start "$n0" 30 0.2
 sleep 2
 log_mark

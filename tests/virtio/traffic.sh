@@ -3,10 +3,7 @@
 # interface pings its own QEMU user network's gateway: every ping answered, the VF's own
 # counters grow. Then the lock is lifted, the VFs disabled, their interfaces gone.
 is_rust || exit 77
-pf=$VIRTIO_PF
-[ -n "$pf" ] || fail "no virtio-net PF: boot with tests/vm.sh --topology virtio"
-d=$SYS/$pf
-modprobe virtio_net || fail "modprobe virtio_net failed"
+virtio_pf
 note "$pf: $(cat "$d/vendor"):$(cat "$d/device") on $(driver_of "$pf"), sriov_totalvfs $(totalvfs "$pf")"
 [ "$(totalvfs "$pf")" = 8 ] || fail "$pf: sriov_totalvfs $(totalvfs "$pf"), want 8"
 insmod "$PFSTUB_KO" vf_autoprobe=1 || fail "insmod failed"

@@ -3,20 +3,15 @@
 # group of its own, and a VFIO user (tests/guest/vfiouser.c: container, group, type1 IOMMU,
 # device fd, config space, reset) opens it and reads the VF's IDs.
 is_rust || exit 77
-pf=$VIRTIO_PF
-[ -n "$pf" ] || fail "no virtio-net PF: boot with tests/vm.sh --topology virtio"
+virtio_pf
 [ -n "$(ls /sys/class/iommu 2>/dev/null)" ] || fail "no IOMMU: boot with tests/vm.sh --iommu"
-d=$SYS/$pf
-modprobe virtio_net || fail "modprobe virtio_net failed"
 load_vfio || fail "vfio-pci did not load"
 insmod "$PFSTUB_KO" || fail "insmod failed"
 bind_to "$pf" || fail "$pf did not bind to pf_stub"
-expect_write OK "$d/sriov_numvfs" 4
-expect_vfs "$pf" 4
+virtio_vfs_on 4 vfio-pci
 i=0
 while [ "$i" -lt 4 ]; do
 	vf=$(vf_of "$pf" "$i")
-	[ "$(driver_of "$vf")" = vfio-pci ] || fail "$vf on '$(driver_of "$vf")', not vfio-pci"
 	[ "$(cat "$SYS/$vf/driver_override")" = vfio-pci ] || fail "$vf: driver_override $(cat "$SYS/$vf/driver_override")"
 	[ -z "$(netdev_of "$vf")" ] || fail "$vf has an interface: $(netdev_of "$vf")"
 	grp=$(basename "$(readlink "$SYS/$vf/iommu_group")")
