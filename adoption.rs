@@ -137,7 +137,10 @@ impl Keeper {
     pub(crate) fn bind(&self, pf: &pci::Device) -> Result<Adoption> {
         let rec = {
             let mut records = self.records.lock();
-            if records.any(|k, why| is(k, pf) && matches!(why, Why::Removing)) {
+            // A removal never puts its PF back on the bus: a PF on it again was unbound in the
+            // moment between its first probe and `pci_bus_add_device()` marking it added, and
+            // its record is stale (taken below).
+            if records.any(|k, why| is(k, pf) && matches!(why, Why::Removing)) && !pf.is_added() {
                 return Ok(Adoption::Removing);
             }
             records.bind(|k| is(k, pf))?
@@ -183,7 +186,8 @@ impl Keeper {
         self.drop_released(|k| is(k, pf), None);
     }
 
-    /// Unbind of a PF whose removal began meanwhile: its VFs are removed once it is deleted.
+    /// Unbind of a PF being removed: a bind is refused until it is deleted, and then its VFs
+    /// left, if any, are removed.
     pub(crate) fn removing(&self, pf: &pci::Device) {
         self.unbind(pf, Some(Why::Removing));
     }
@@ -206,7 +210,10 @@ impl Keeper {
                     ""
                 }
             ),
-            Why::Removing => dev_warn!(pf.as_ref(), "PF removed: removing its {} VFs with it\n", n),
+            Why::Removing if n > 0 => {
+                dev_warn!(pf.as_ref(), "PF removed: removing its {} VFs with it\n", n)
+            }
+            Why::Removing => {}
         }
         // The token is wiped and the module reference dropped here.
         let pf = rec_pf;

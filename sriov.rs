@@ -202,7 +202,9 @@ pub(crate) enum UnbindAction {
     /// No VFs: nothing to do.
     Nothing,
     /// The PF is being removed from the system: its VFs go with it, whatever the lock, the
-    /// token or their users, since nothing can manage VFs whose PF is gone.
+    /// token or their users, since nothing can manage VFs whose PF is gone; and until the PF is
+    /// deleted a record says it is going, with or without VFs, so that a bind inside the
+    /// removal is refused instead of enabling VFs on a PF that is leaving.
     Remove,
     /// Disable the VFs: nobody else manages them once the PF driver is gone.
     Disable,
@@ -240,10 +242,10 @@ impl UnbindFacts {
 
 /// Decides what unbind does with the PF's VFs.
 pub(crate) fn on_unbind(facts: &UnbindFacts) -> UnbindAction {
-    if facts.current == 0 {
-        UnbindAction::Nothing
-    } else if facts.removing {
+    if facts.removing {
         UnbindAction::Remove
+    } else if facts.current == 0 {
+        UnbindAction::Nothing
     } else if facts.locked_in_use() && facts.unloading {
         UnbindAction::Disable
     } else if facts.locked_in_use() {

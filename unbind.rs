@@ -67,14 +67,16 @@ pub(crate) fn unbind(pdev: &pci::Device<Core<'_>>, shared: Pin<&Shared>, this: &
     match sriov::on_unbind(facts) {
         UnbindAction::Nothing => keeper.unbound(pdev),
         UnbindAction::Remove => {
-            dev_warn!(
-                pdev,
-                "PF removed with {} VFs ({} in use{}): they are removed with it\n",
-                facts.current,
-                facts.in_use,
-                if facts.locked { ", locked" } else { "" }
-            );
-            Event::Removed.send(pdev);
+            if facts.current > 0 {
+                dev_warn!(
+                    pdev,
+                    "PF removed with {} VFs ({} in use{}): they are removed with it\n",
+                    facts.current,
+                    facts.in_use,
+                    if facts.locked { ", locked" } else { "" }
+                );
+                Event::Removed.send(pdev);
+            }
             // The VFs go whatever their use: their unbinds must not pin the module again.
             watch.detach();
             // Off the bus from the start: this is the remover's own unbind, unless `rmmod`'s
@@ -292,6 +294,8 @@ fn keep_locked_vfs(
 /// Without `lock` (an unbind that is not the remover's: the remover holds the lock and waits
 /// for this device lock), the keeper removes the VFs once the PF is deleted and the lock
 /// released, and enables refuse their names meanwhile ([`crate::sriov::Refusal::LeftoverVf`]).
+/// Either way the keeper holds a record of the removal until the PF is deleted, with or without
+/// VFs: a bind in between (an orchestrator's answer to the unbind uevent) is refused.
 ///
 /// # Locks
 ///
@@ -304,10 +308,14 @@ fn remove_vfs(
 ) {
     match lock {
         Some(locked) => {
-            pdev.disable_sriov(&locked);
-            dev_info!(pdev, "removed its {} VFs\n", current);
-            keeper.unbound(pdev);
+            if current > 0 {
+                pdev.disable_sriov(&locked);
+                dev_info!(pdev, "removed its {} VFs\n", current);
+            }
+            // Until the PF is deleted, a bind inside its removal is refused.
+            keeper.removing(pdev);
         }
+        None if current == 0 => keeper.removing(pdev),
         None => {
             dev_warn!(
                 pdev,

@@ -251,6 +251,11 @@ impl<T: Driver> Registration<T> {
                     // What the kernel crate's `driver::Registration` installs for every Rust
                     // driver: the driver data is dropped after `remove`, before devres.
                     (*ptr).driver.p_cb.post_unbind_rust = Some(Self::post_unbind_callback);
+                    // Probes run in the binding thread, never in an async worker
+                    // (`driver_async_probe=`, `async_probe=1`): a first probe at enumeration
+                    // then runs in the enumerator's thread, under its rescan/remove lock
+                    // (`SriovCore::rescan_locked_unadded()` relies on it).
+                    (*ptr).driver.probe_type = bindings::probe_type_PROBE_FORCE_SYNCHRONOUS;
                     (*ptr).sriov_configure = Some(Self::sriov_configure_callback);
                     (*ptr).driver_managed_dma = T::DRIVER_MANAGED_DMA;
                     (*ptr).err_handler = if T::ERROR_HANDLERS {

@@ -339,12 +339,13 @@ pub trait SriovCore {
     /// both under the lock, and a remover holds the lock until it has deleted the device, which
     /// needs the device lock first (`device_del()`). So the lock is held by this thread, or by a
     /// remover that cannot go on before this callback returns: no other thread adds or removes
-    /// devices meanwhile. Three paths break the argument, and callers that can tell them apart
-    /// do not use this: a plain unbind that took the device lock after the remover cleared the
-    /// flag (the devices are safe, but lockdep's `lockdep_assert_held()` in
-    /// `pci_stop_and_remove_bus_device()` sees another thread's lock), an asynchronous probe
-    /// that runs after its enumerator let the lock go but before it marked the device added,
-    /// and VMD, which removes its bus without the lock (`vmd_remove()`).
+    /// devices meanwhile. Asynchronous probes, which would run after the enumerator let the lock
+    /// go but before it marked the device added, never happen: [`super::pci_driver`] registers
+    /// with `PROBE_FORCE_SYNCHRONOUS`. Two paths remain where the holder is another thread, and
+    /// callers that can tell them apart do not use this: an unbind or a bind that took the
+    /// device lock after a remover cleared the flag (no device is added or removed meanwhile,
+    /// but lockdep's `lockdep_assert_held()` in `pci_stop_and_remove_bus_device()` sees another
+    /// thread's lock), and VMD, which removes its bus without the lock (`vmd_remove()`).
     fn rescan_locked_unadded(&self) -> Option<RescanLocked<'_>>;
 }
 

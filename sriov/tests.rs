@@ -387,7 +387,8 @@ mod cases {
     #[test]
     fn removal_takes_the_vfs_whatever_the_lock() {
         check_unbind(&[
-            (vfs(0).removing().locked(), UnbindAction::Nothing),
+            (vfs(0).removing(), UnbindAction::Remove),
+            (vfs(0).removing().locked(), UnbindAction::Remove),
             (vfs(8).removing(), UnbindAction::Remove),
             (vfs(8).removing().in_use(8).locked(), UnbindAction::Remove),
             (

@@ -91,12 +91,14 @@ done
 # Binds inside a removal: the PF removed while PM resets hold its device lock (the removal waits
 # between its unbind and its deletion of the PF) and a loop binds pf_stub to it again and again
 # (its bind file and drivers_probe, as an orchestrator re-binding on the unbind uevent does),
-# with num_vfs=2 so that a bind that gets in enables VFs. No bind may leave VFs without their
-# PF, and no write may hang.
+# with num_vfs=2 so that a bind that gets in would enable VFs. Every bind between the removal's
+# unbind and its deletion of the PF is refused (the keeper's record of the removal), so no VF is
+# ever enabled on a PF that is leaving; no bind may leave VFs without their PF, and no write may
+# hang.
 BIND_ROUNDS=${PFSTUB_RACE_BIND_ROUNDS:-20}
 [ -d /sys/module/pf_stub ] && { rmmod pf_stub || fail "rmmod failed before the bind rounds"; }
 insmod "$PFSTUB_KO" num_vfs=2 || fail "insmod num_vfs=2 failed"
-r=0
+r=0 refused=0
 while [ "$r" -lt "$BIND_ROUNDS" ]; do
 	bind_to "$pf" || fail "bind round $r: $pf did not bind"
 	expect_vfs "$pf" 2
@@ -110,12 +112,17 @@ while [ "$r" -lt "$BIND_ROUNDS" ]; do
 	done) 2>/dev/null &
 	binder=$!
 	sleep 1
+	log_mark
 	echo 1 >"$SYS/$pf/remove" &
 	a=$!
 	wait_bounded "$a" "remove of $pf with binds"
 	wait_bounded "$binder" "the bind loop"
 	kill "$hog" 2>/dev/null; wait "$hog" 2>/dev/null
 	no_orphan_vf
+	# The PF was bound when the removal began: any enable since came from a bind inside it.
+	dmesg | grep -q "pf_stub $pf: enabled" &&
+		fail "bind round $r: a bind inside the removal of $pf enabled VFs: $(dmesg | grep "pf_stub $pf: " | tr '\n' '|')"
+	dmesg | grep -q "pf_stub $pf: refusing to bind: the PF is being removed" && refused=$((refused + 1))
 	echo 1 >/sys/bus/pci/rescan
 	i=0
 	while ! [ -e "$SYS/$pf/sriov_numvfs" ] && [ "$i" -lt 30 ]; do sleep 1; i=$((i + 1)); done
@@ -123,7 +130,7 @@ while [ "$r" -lt "$BIND_ROUNDS" ]; do
 	no_orphan_vf
 	r=$((r + 1))
 done
-note "binds inside a removal: $BIND_ROUNDS rounds, no VF outlived its PF"
+note "binds inside a removal: $BIND_ROUNDS rounds ($refused with a bind refused inside), no VF outlived its PF"
 for l in "$SYS/$pf"/virtfn*; do
 	v=$(basename "$(readlink "$l")")
 	[ -e "$SYS/$v/driver" ] && echo "$v" >"$SYS/$v/driver/unbind"

@@ -101,3 +101,23 @@ for pf in $PFS; do
 	expect_write OK "$SYS/$pf/sriov_numvfs" 0
 done
 rmmod pf_stub || fail "rmmod failed"
+
+# 4. Asynchronous probing asked for (`async_probe=1`, as `driver_async_probe=pf_stub` asks): pf_stub
+# probes in the binding thread all the same, so that an enable at bind runs under the rescan's
+# lock, never in an async worker racing the enumeration. insmod and the rescan return with every
+# PF bound and its VFs enabled.
+insmod "$PFSTUB_KO" ids=$IDS num_vfs=2 async_probe=1 || fail "insmod async_probe=1 failed"
+for pf in $PFS; do
+	[ "$(driver_of "$pf")" = pf_stub ] || fail "async_probe=1: $pf not bound when insmod returned"
+	expect_vfs "$pf" 2
+	remove_pf "$pf"
+done
+echo 1 >/sys/bus/pci/rescan
+for pf in $PFS; do
+	[ "$(driver_of "$pf")" = pf_stub ] || fail "async_probe=1: $pf not bound when the rescan returned"
+	expect_vfs "$pf" 2
+	expect_write OK "$SYS/$pf/sriov_lock" unlock
+	expect_write OK "$SYS/$pf/sriov_numvfs" 0
+done
+note "async_probe=1: probes ran in the binding thread (insmod and rescan)"
+rmmod pf_stub || fail "rmmod failed"
