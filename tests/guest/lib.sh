@@ -385,7 +385,7 @@ uevents_stop() {
 	fi
 }
 
-# scenario_watchdog NAME PID: when scenario NAME (process PID) still runs after
+# scenario_watchdog NAME PID: when scenario NAME (process PID, with its clean-up) still runs after
 # $PFSTUB_SCENARIO_LIMIT seconds (900 by default), says so on the console with what every
 # process waits for (its kernel stack) and the kernel log's last lines, whatever their level
 # (vfio-pci's "blocked until device is released" is below the console's), then kills it. A
@@ -393,7 +393,7 @@ uevents_stop() {
 # this catches the rest: a removal waiting for a VFIO user that never lets go (vfio-pci retries
 # every 10 s, which the detector counts as progress), a script waiting for a job that never ends.
 scenario_watchdog() {
-	local limit=${PFSTUB_SCENARIO_LIMIT:-900} sp p
+	local limit=${PFSTUB_SCENARIO_LIMIT:-900} sp p st
 	sleep "$limit" &
 	sp=$!
 	trap 'kill $sp 2>/dev/null; exit 0' TERM
@@ -403,17 +403,35 @@ scenario_watchdog() {
 	{
 		echo "PFSTUB-HUNG $1: still running after ${limit}s; its processes and the kernel log follow"
 		for p in /proc/[0-9]*; do
-			[ -r "$p/stack" ] || continue
-			case "$(cat "$p/stat" 2>/dev/null | cut -d' ' -f3)" in D | S) ;; *) continue ;; esac
-			grep -q '^\[' "$p/comm" 2>/dev/null && continue
+			st=$(cut -d' ' -f3 "$p/stat" 2>/dev/null)
+			case "$st" in D | S) ;; *) continue ;; esac
 			[ -s "$p/cmdline" ] || continue
-			echo "PFSTUB-HUNG task ${p#/proc/} ($(tr '\0' ' ' <"$p/cmdline" | cut -c1-100)):"
+			echo "PFSTUB-HUNG task ${p#/proc/} $st in $(cat "$p/wchan" 2>/dev/null) ($(tr '\0' ' ' <"$p/cmdline" | cut -c1-100))"
 			sed 's/^/PFSTUB-HUNG     /' "$p/stack" 2>/dev/null | head -n 16
 		done
 		dmesg | tail -n 40 | sed 's/^/PFSTUB-HUNG dmesg: /'
 		echo "PFSTUB-HUNG end"
 	} >/dev/console 2>&1
 	kill "$2" 2>/dev/null
+}
+
+# run_scenario FILE NAME: runs scenario FILE, its output in /tmp/NAME.out (and, when it failed,
+# the kernel log's last lines in /tmp/NAME.dmesg); resets the guest (reset_all); with pf_stub,
+# fails a scenario that passed but left a VF of a removed PF behind (the C driver does leave
+# them). Exits with the scenario's status.
+run_scenario() {
+	(. "$1") >"/tmp/$2.out" 2>&1
+	r=$?
+	[ "$r" = 0 ] || [ "$r" = 77 ] || dmesg | tail -n 12 >"/tmp/$2.dmesg"
+	reset_all >/dev/null 2>&1
+	if [ "$r" = 0 ] && is_rust; then
+		stray=$(stray_vfs_settled)
+		if [ -n "$stray" ]; then
+			echo "# FAIL: VFs outlived their PF: $(echo $stray)" >>"/tmp/$2.out"
+			r=1
+		fi
+	fi
+	return "$r"
 }
 
 # Runs each scenario in /scenarios (all, or those named in pfstub.only=a,b) as one test case.
@@ -435,7 +453,8 @@ guest_main() {
 		start=$(date +%s)
 		# On the console at once: a guest that hangs shows which scenario it was in.
 		echo "PFSTUB-RUNNING $name" >/dev/console
-		(. "$s") >"/tmp/$name.out" 2>&1 &
+		# The scenario and the clean-up after it, under the watchdog.
+		run_scenario "$s" "$name" &
 		spid=$!
 		scenario_watchdog "$name" "$spid" &
 		wpid=$!
@@ -444,20 +463,13 @@ guest_main() {
 		kill "$wpid" 2>/dev/null
 		wait "$wpid" 2>/dev/null
 		if [ -e "/tmp/$name.hung" ]; then
-			# Its writes are stuck in the kernel: the next scenarios cannot run.
+			# Its writes are stuck in the kernel: the next scenarios cannot run, and a power-off
+			# would wait for the same device locks (init exits instead, see init.sh).
 			sed 's/^/    /' "/tmp/$name.out"
 			echo "not ok $n $name # ${PFSTUB_DRIVER} hung: still running after ${PFSTUB_SCENARIO_LIMIT:-900}s"
 			echo "PFSTUB-SCENARIOS-END"
+			touch /tmp/pfstub-hung
 			return 1
-		fi
-		# A scenario that passes leaves no VF of a removed PF behind; the C driver does leave them.
-		if [ "$r" = 0 ] && is_rust; then
-			reset_all >/dev/null 2>&1
-			stray=$(stray_vfs_settled)
-			if [ -n "$stray" ]; then
-				echo "# FAIL: VFs outlived their PF: $(echo $stray)" >>"/tmp/$name.out"
-				r=1
-			fi
 		fi
 		sed 's/^/    /' "/tmp/$name.out"
 		if [ "$r" = 0 ]; then
@@ -465,11 +477,10 @@ guest_main() {
 		elif [ "$r" = 77 ]; then
 			echo "ok $n $name # SKIP"
 		else
-			dmesg | tail -n 12 | sed 's/^/    # dmesg: /'
+			sed 's/^/    # dmesg: /' "/tmp/$name.dmesg" 2>/dev/null
 			echo "not ok $n $name # ${PFSTUB_DRIVER}"
 			rc=1
 		fi
-		reset_all >/dev/null 2>&1
 		dmesg -c >/dev/null
 	done
 	echo "PFSTUB-SCENARIOS-END"
