@@ -393,7 +393,7 @@ uevents_stop() {
 # this catches the rest: a removal waiting for a VFIO user that never lets go (vfio-pci retries
 # every 10 s, which the detector counts as progress), a script waiting for a job that never ends.
 scenario_watchdog() {
-	local limit=${PFSTUB_SCENARIO_LIMIT:-900} sp p st
+	local limit=${PFSTUB_SCENARIO_LIMIT:-900} sp p st cmd
 	sleep "$limit" &
 	sp=$!
 	trap 'kill $sp 2>/dev/null; exit 0' TERM
@@ -405,8 +405,10 @@ scenario_watchdog() {
 		for p in /proc/[0-9]*; do
 			st=$(cut -d' ' -f3 "$p/stat" 2>/dev/null)
 			case "$st" in D | S) ;; *) continue ;; esac
-			[ -s "$p/cmdline" ] || continue
-			echo "PFSTUB-HUNG task ${p#/proc/} $st in $(cat "$p/wchan" 2>/dev/null) ($(tr '\0' ' ' <"$p/cmdline" | cut -c1-100))"
+			# (proc files have no size: read them, kernel threads have no command line)
+			cmd=$(tr '\0' ' ' <"$p/cmdline" 2>/dev/null | cut -c1-100)
+			[ -n "$cmd" ] || continue
+			echo "PFSTUB-HUNG task ${p#/proc/} $st in $(cat "$p/wchan" 2>/dev/null) ($cmd)"
 			sed 's/^/PFSTUB-HUNG     /' "$p/stack" 2>/dev/null | head -n 16
 		done
 		dmesg | tail -n 40 | sed 's/^/PFSTUB-HUNG dmesg: /'
