@@ -374,7 +374,12 @@ fn still_valid(kept: &Kept, pf: &pci::Device) -> bool {
 impl BusNotify for Keeper {
     fn notify(self: Pin<&Self>, event: BusEvent, dev: &pci::Device) {
         match event {
-            BusEvent::DelDevice if dev.is_physfn() => self.pf_deleted(dev),
+            // Also after the deletion: a bind that got in between the removal's start and the
+            // deletion (a PF without a driver then) is unbound after `DelDevice`, and its
+            // unbind leaves a record of the removal that must not outlive the PF.
+            BusEvent::DelDevice | BusEvent::RemovedDevice if dev.is_physfn() => {
+                self.pf_deleted(dev)
+            }
             BusEvent::UnboundDriver if dev.is_virtfn() => {
                 self.drop_released(|pf| dev.is_vf_of(pf), None)
             }

@@ -346,7 +346,7 @@ impl BusNotify for VfWatch {
             BusEvent::DriverNotBound => {
                 self.update_pin(Some(dev));
             }
-            BusEvent::DelDevice => {}
+            BusEvent::DelDevice | BusEvent::RemovedDevice => {}
         }
     }
 }

@@ -44,6 +44,10 @@ pub enum BusEvent {
     /// The device is being deleted (`BUS_NOTIFY_DEL_DEVICE`, from `device_del()`); for a PCI
     /// device being removed, the remover holds `pci_rescan_remove_lock`.
     DelDevice,
+    /// The device was deleted (`BUS_NOTIFY_REMOVED_DEVICE`, from `device_del()` after
+    /// `bus_remove_device()` unbound its driver, if it had one: a driver bound after
+    /// `DelDevice` has just been unbound); the remover still holds `pci_rescan_remove_lock`.
+    RemovedDevice,
 }
 
 /// The handler of a [`BusNotifier`].
@@ -138,6 +142,7 @@ impl<H: BusNotify> BusNotifier<H> {
             Ok(bindings::bus_notifier_event_BUS_NOTIFY_BOUND_DRIVER) => BusEvent::BoundDriver,
             Ok(bindings::bus_notifier_event_BUS_NOTIFY_UNBOUND_DRIVER) => BusEvent::UnboundDriver,
             Ok(bindings::bus_notifier_event_BUS_NOTIFY_DEL_DEVICE) => BusEvent::DelDevice,
+            Ok(bindings::bus_notifier_event_BUS_NOTIFY_REMOVED_DEVICE) => BusEvent::RemovedDevice,
             Ok(bindings::bus_notifier_event_BUS_NOTIFY_DRIVER_NOT_BOUND) => {
                 BusEvent::DriverNotBound
             }

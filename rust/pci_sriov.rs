@@ -341,11 +341,16 @@ pub trait SriovCore {
     /// remover that cannot go on before this callback returns: no other thread adds or removes
     /// devices meanwhile. Asynchronous probes, which would run after the enumerator let the lock
     /// go but before it marked the device added, never happen: [`super::pci_driver`] registers
-    /// with `PROBE_FORCE_SYNCHRONOUS`. Two paths remain where the holder is another thread, and
-    /// callers that can tell them apart do not use this: an unbind or a bind that took the
-    /// device lock after a remover cleared the flag (no device is added or removed meanwhile,
-    /// but lockdep's `lockdep_assert_held()` in `pci_stop_and_remove_bus_device()` sees another
-    /// thread's lock), and VMD, which removes its bus without the lock (`vmd_remove()`).
+    /// with `PROBE_FORCE_SYNCHRONOUS`. Where the holder is another thread that waits for this
+    /// one, no device is added or removed meanwhile, but lockdep's `lockdep_assert_held()` in
+    /// `pci_stop_and_remove_bus_device()` sees another thread's lock: the enumerator waiting in
+    /// `pci_call_probe()` for the probe it queued on the device's NUMA node, and an unbind or
+    /// bind that took the device lock after a remover cleared the flag. Two paths break the
+    /// argument, and callers that can tell them apart do not use this: a probe or unbind by
+    /// another thread (a `bind` write, a driver's registration, the deferred-probe worker) in
+    /// the moment after the enumerator's own probe attempt let the device lock go and before
+    /// `pci_bus_add_device()` marks the device added, while the enumerator goes on; and VMD,
+    /// which removes its bus without the lock (`vmd_remove()`).
     fn rescan_locked_unadded(&self) -> Option<RescanLocked<'_>>;
 }
 
