@@ -19,13 +19,7 @@ for l in "$SYS/$pf"/virtfn*; do
 	v=$(basename "$(readlink "$l")")
 	[ "$(driver_of "$v")" = vfio-pci ] || bind_to "$v" vfio-pci || fail "$v not on vfio-pci"
 done
-cdev=$(ls "$SYS/$vf/vfio-dev" 2>/dev/null | head -n 1)
-if [ -n "$cdev" ]; then dev=/dev/vfio/devices/$cdev; else dev=/dev/vfio/noiommu-$(basename "$(readlink "$SYS/$vf/iommu_group")"); fi
-exec 3<"$dev" || fail "cannot open $dev"
-(exec 3<&-; echo 0 >"$SYS/$pf/sriov_numvfs") &
-dis=$!
-sleep 3
-kill -0 "$dis" 2>/dev/null || fail "the disable did not wait for the VF's user"
+hold_vf_disable "$vf" "$pf"
 log_mark
 host_request hmp pcie_aer_inject_error rp1 DLP
 sleep 5

@@ -20,14 +20,8 @@ bind_to "$b" || fail "$b did not bind"
 expect_write OK "$SYS/$a/sriov_numvfs" 1
 vf=$(basename "$(readlink "$SYS/$a/virtfn0")")
 [ "$(driver_of "$vf")" = vfio-pci ] || bind_to "$vf" vfio-pci || fail "$vf not on vfio-pci"
-cdev=$(ls "$SYS/$vf/vfio-dev" 2>/dev/null | head -n 1)
-if [ -n "$cdev" ]; then dev=/dev/vfio/devices/$cdev; else dev=/dev/vfio/noiommu-$(basename "$(readlink "$SYS/$vf/iommu_group")"); fi
-exec 3<"$dev" || fail "cannot open $dev"
 # 1. The third party: the disable holds pci_rescan_remove_lock until the VF's user lets go.
-(exec 3<&-; echo 0 >"$SYS/$a/sriov_numvfs") &
-dis=$!
-sleep 3
-kill -0 "$dis" 2>/dev/null || fail "the disable did not wait for the VF's user"
+hold_vf_disable "$vf" "$a"
 # 2. The removal of the other PF queues for the lock first; 3. its sriov_numvfs write second,
 # holding that PF's device lock.
 (exec 3<&-; echo 1 >"$SYS/$b/remove") &

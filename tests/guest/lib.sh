@@ -417,6 +417,25 @@ scenario_watchdog() {
 	kill "$2" 2>/dev/null
 }
 
+# hold_vf_disable VF PF: opens VF's VFIO device as fd 3 of the calling shell (a VFIO user, as a
+# VM), then writes 0 to PF's sriov_numvfs in the background ($dis), whose removal of VF waits for
+# that user (fd 3 closed releases it); fails unless the disable is still waiting 3 s later. For
+# the PCI-core deadlock reproducers (tests/debug/core-*-deadlock.sh).
+hold_vf_disable() {
+	local cdev dev
+	cdev=$(ls "$SYS/$1/vfio-dev" 2>/dev/null | head -n 1)
+	if [ -n "$cdev" ]; then
+		dev=/dev/vfio/devices/$cdev
+	else
+		dev=/dev/vfio/noiommu-$(basename "$(readlink "$SYS/$1/iommu_group")")
+	fi
+	exec 3<"$dev" || fail "cannot open $dev"
+	(exec 3<&-; echo 0 >"$SYS/$2/sriov_numvfs") &
+	dis=$!
+	sleep 3
+	kill -0 "$dis" 2>/dev/null || fail "the disable did not wait for the VF's user"
+}
+
 # run_scenario FILE NAME: runs scenario FILE, its output in /tmp/NAME.out (and, when it failed,
 # the kernel log's last lines in /tmp/NAME.dmesg); resets the guest (reset_all); with pf_stub,
 # fails a scenario that passed but left a VF of a removed PF behind (the C driver does leave
