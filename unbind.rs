@@ -315,13 +315,14 @@ fn remove_vfs(
             // Until the PF is deleted, a bind inside its removal is refused.
             keeper.removing(pdev);
         }
-        None if current == 0 => keeper.removing(pdev),
         None => {
-            dev_warn!(
-                pdev,
-                "this unbind is not the removal's own: the {} VFs are removed once the PF is deleted\n",
-                current
-            );
+            if current > 0 {
+                dev_warn!(
+                    pdev,
+                    "this unbind is not the removal's own: the {} VFs are removed once the PF is deleted\n",
+                    current
+                );
+            }
             keeper.removing(pdev);
         }
     }
