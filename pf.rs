@@ -17,6 +17,7 @@ use crate::{
         },
         rescan_lock::RescanLocked, //
     },
+    pf_state::PfState, //
     sriov::{
         Action,
         PfPolicy,
@@ -24,7 +25,6 @@ use crate::{
         Refusal,
         Request, //
     },
-    vf_watch::VfWatch, //
 };
 use kernel::{
     device::Core,
@@ -36,20 +36,21 @@ use kernel::{
 /// The driver's per-PF data: created at bind, dropped after unbind.
 #[pin_data]
 pub(crate) struct PfStub {
-    /// The VF watcher with the PF's policy state, registered while the PF is bound.
+    /// The PF's state, registered as the handler of the bus notifier that watches its VFs
+    /// ([`crate::vf_watch`]) while the PF is bound.
     #[pin]
-    pub(crate) watch: BusNotifier<VfWatch>,
+    pub(crate) state: BusNotifier<PfState>,
 }
 
 impl PfStub {
-    /// The VF watcher.
-    pub(crate) fn watch_ref(&self) -> &VfWatch {
-        self.watch.handler().get_ref()
+    /// The PF's state.
+    pub(crate) fn state(&self) -> &PfState {
+        self.state.handler().get_ref()
     }
 
     /// The PF's policy, lock and token.
     pub(crate) fn policy(&self) -> &PfPolicy {
-        &self.watch_ref().policy
+        &self.state().policy
     }
 
     /// Runs `f` with the policy's lock held, then updates the module reference to the state `f`
@@ -57,7 +58,7 @@ impl PfStub {
     pub(crate) fn with_policy<R>(&self, f: impl FnOnce(&mut PolicyGuard<'_>) -> R) -> R {
         let mut lock = self.policy().lock();
         let r = f(&mut lock.guard());
-        self.watch_ref().policy_changed();
+        self.state().policy_changed();
         r
     }
 
@@ -118,7 +119,7 @@ impl PfStub {
             dev_err!(pdev, "enabling {} VFs failed: {:?}\n", n, e);
             return Err(e);
         }
-        let knobs = *self.watch_ref().knobs.lock();
+        let knobs = *self.state().knobs.lock();
         if knobs.autoprobe {
             dev_info!(pdev, "enabled {} VFs\n", n);
         } else {
@@ -170,10 +171,10 @@ mod tests {
         // bucket and reports its size for the benchmark.
         let per_pf = core::mem::size_of::<PfStub>();
         pr_info!(
-            "pf_stub footprint: per-PF {} bytes (policy {}, VF watch {}), driver-wide {} bytes, orphan record {} bytes\n",
+            "pf_stub footprint: per-PF {} bytes (policy {}, PF state {}), driver-wide {} bytes, orphan record {} bytes\n",
             per_pf,
             core::mem::size_of::<PfPolicy>(),
-            core::mem::size_of::<BusNotifier<VfWatch>>(),
+            core::mem::size_of::<BusNotifier<PfState>>(),
             core::mem::size_of::<Shared>(),
             core::mem::size_of::<Kept>()
         );

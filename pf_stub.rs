@@ -23,6 +23,7 @@ mod events;
 pub mod kext;
 mod params;
 mod pf;
+mod pf_state;
 mod probe;
 mod recovery;
 mod shared;

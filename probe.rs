@@ -20,6 +20,7 @@ use crate::{
     },
     params::PciName,
     pf::PfStub,
+    pf_state::PfState, //
     shared::Shared,
     sriov::{
         self,
@@ -29,7 +30,6 @@ use crate::{
         VfKnobs, //
     },
     vf_token::VfToken,
-    vf_watch::VfWatch, //
 };
 use kernel::{
     device::Core,
@@ -71,7 +71,7 @@ pub(crate) fn probe<'a, 'b, 'c>(
         } = found.carried;
         let pf: ARef<pci::Device> = pdev.into();
         Ok(try_pin_init!(PfStub {
-            watch <- BusNotifier::new(VfWatch::new(
+            state <- BusNotifier::new(PfState::new(
                 pf,
                 PfPolicy::new(policy, locked, token),
                 knobs,
@@ -88,7 +88,7 @@ pub(crate) fn probe<'a, 'b, 'c>(
             if adopted {
                 Event::Adopted.send(pdev);
             }
-            this.watch_ref().update_pin(None);
+            this.state().update_pin(None);
             if let Some(vfs) = at_bind {
                 this.enable_at_bind(pdev, shared.get_ref(), vfs, total);
             }
@@ -272,8 +272,8 @@ impl PfStub {
                 }
                 return;
             }
-            match run_locked(&shared.keeper().queue, pdev, |pdev, locked| {
-                self.configure(pdev, guard, n, locked)
+            match run_locked(&shared.keeper().queue, pdev, |cx| {
+                self.configure(cx.pdev(), guard, n, cx.locked())
             }) {
                 Ok(_) => {}
                 Err(e) if e == ENODEV => {

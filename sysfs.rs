@@ -188,7 +188,7 @@ fn set_vf_knob(
     // the set.
     let _guard = this.policy().lock();
     sriov::vf_knob_change(pdev.num_vf()).map_err(|why| refuse(pdev, attr, why))?;
-    set(&mut this.watch_ref().knobs.lock());
+    set(&mut this.state().knobs.lock());
     Ok(())
 }
 
@@ -197,7 +197,7 @@ pub(crate) struct AutoprobeAttr;
 
 impl Attribute<PfStub> for AutoprobeAttr {
     fn show(_pdev: &Pf, this: Pin<&PfStub>, out: &mut Formatter<'_>) -> Result {
-        show_line(out, u8::from(this.watch_ref().knobs.lock().autoprobe))
+        show_line(out, u8::from(this.state().knobs.lock().autoprobe))
     }
 
     fn store(pdev: &Pf, this: Pin<&PfStub>, input: &[u8]) -> Result {
@@ -218,7 +218,7 @@ pub(crate) struct VfDriverAttr;
 
 impl Attribute<PfStub> for VfDriverAttr {
     fn show(_pdev: &Pf, this: Pin<&PfStub>, out: &mut Formatter<'_>) -> Result {
-        let driver = this.watch_ref().knobs.lock().driver;
+        let driver = this.state().knobs.lock().driver;
         show_line(out, driver.as_str())
     }
 

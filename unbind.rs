@@ -26,6 +26,7 @@ use crate::{
         },
     },
     pf::PfStub,
+    pf_state::PfState,
     shared::{
         self,
         Shared, //
@@ -37,7 +38,6 @@ use crate::{
         UnbindAction,
         UnbindFacts, //
     },
-    vf_watch::VfWatch,
 };
 use kernel::{
     device::Core,
@@ -61,8 +61,8 @@ pub(crate) fn unbind(pdev: &pci::Device<Core<'_>>, shared: Pin<&Shared>, this: &
     let keeper = shared.keeper();
     let mut lock = this.policy().lock();
     let mut guard = lock.guard();
-    let watch = this.watch_ref();
-    let mut found = Found::gather(pdev, watch, guard.locked());
+    let state = this.state();
+    let mut found = Found::gather(pdev, state, guard.locked());
     let facts = &found.facts;
     match sriov::on_unbind(facts) {
         UnbindAction::Nothing => keeper.unbound(pdev),
@@ -78,7 +78,7 @@ pub(crate) fn unbind(pdev: &pci::Device<Core<'_>>, shared: Pin<&Shared>, this: &
                 Event::Removed.send(pdev);
             }
             // The VFs go whatever their use: their unbinds must not pin the module again.
-            watch.detach();
+            state.detach();
             // Off the bus from the start: this is the remover's own unbind, unless `rmmod`'s
             // detach took the device lock after the remover cleared the flag.
             let lock = if shared::unloading() {
@@ -100,13 +100,13 @@ pub(crate) fn unbind(pdev: &pci::Device<Core<'_>>, shared: Pin<&Shared>, this: &
         }
         UnbindAction::KeepLocked => {
             let record_pin = found.record_pin.take();
-            keep_locked_vfs(pdev, keeper, watch, &mut guard, facts, record_pin);
+            keep_locked_vfs(pdev, keeper, state, &mut guard, facts, record_pin);
         }
     }
     // The VFs are kept (recorded) or gone: they may bind again.
     drop(found.stopped);
-    // The VF watcher goes with the driver data, which the driver core drops after this returns.
-    watch.detach();
+    // The PF's state goes with the driver data, which the driver core drops after this returns.
+    state.detach();
 }
 
 /// What unbind found on the PF, and what it holds until its VFs are kept or gone.
@@ -120,20 +120,20 @@ struct Found {
 }
 
 impl Found {
-    /// Gathers the facts of unbinding `pdev`, whose VF watcher is `watch`, under the lock state
+    /// Gathers the facts of unbinding `pdev`, whose state is `state`, under the lock state
     /// `locked`.
     ///
     /// # Locks
     ///
     /// Those of [`unbind`]: the PF's device lock and the policy's lock.
-    fn gather(pdev: &pci::Device<Core<'_>>, watch: &VfWatch, locked: bool) -> Self {
+    fn gather(pdev: &pci::Device<Core<'_>>, state: &PfState, locked: bool) -> Self {
         let current = pdev.num_vf();
         // "In use" is decided with VF binds stopped and the probes in flight ended: a VF bound
         // after a mere look would be torn down despite the lock. The VFs can bind again once
         // `stopped` is dropped, when they are kept or gone. A PF being removed takes its VFs
         // whatever their use.
         let stopped = if current > 0 && pdev.is_added() {
-            stop_vf_binds(pdev, watch)
+            stop_vf_binds(pdev, state)
         } else {
             None
         };
@@ -147,7 +147,7 @@ impl Found {
         // not keep VFs for an adoption that can never come.
         let locked_in_use = locked && in_use > 0;
         let record_pin = if locked_in_use {
-            let pin = watch.module_pin.lock().take();
+            let pin = state.module_pin.lock().take();
             pin.or_else(|| ModuleRef::try_new(compat::this_module()))
         } else {
             None
@@ -171,8 +171,8 @@ impl Found {
 
 /// Stops the binds of the VFs of `pdev` to any driver but pf_stub's own and the one VFs are
 /// pinned to; `None` (logged) when they cannot be stopped.
-fn stop_vf_binds(pdev: &pci::Device<Core<'_>>, watch: &VfWatch) -> Option<StoppedVfBinds> {
-    let knobs = *watch.knobs.lock();
+fn stop_vf_binds(pdev: &pci::Device<Core<'_>>, state: &PfState) -> Option<StoppedVfBinds> {
+    let knobs = *state.knobs.lock();
     let pinned_to = (!knobs.autoprobe).then_some(knobs.driver);
     match pdev.stop_vf_binds(
         compat::MODULE_NAME,
@@ -205,8 +205,8 @@ fn disable_vfs(pdev: &pci::Device<Core<'_>>, keeper: &Keeper, facts: &UnbindFact
             facts.in_use
         );
     }
-    match run_locked(&keeper.queue, pdev, |pdev, locked| {
-        pdev.disable_sriov(locked)
+    match run_locked(&keeper.queue, pdev, |cx| {
+        cx.pdev().disable_sriov(cx.locked())
     }) {
         Ok(()) => {
             dev_info!(pdev, "unbind: disabled {} VFs\n", current);
@@ -244,7 +244,7 @@ fn disable_vfs(pdev: &pci::Device<Core<'_>>, keeper: &Keeper, facts: &UnbindFact
 fn keep_locked_vfs(
     pdev: &pci::Device<Core<'_>>,
     keeper: &Keeper,
-    watch: &VfWatch,
+    state: &PfState,
     guard: &mut PolicyGuard<'_>,
     facts: &UnbindFacts,
     record_pin: Option<ModuleRef>,
@@ -272,7 +272,7 @@ fn keep_locked_vfs(
             num_vf: facts.current,
             policy: guard.policy(),
             token: guard.take_token(),
-            knobs: *watch.knobs.lock(),
+            knobs: *state.knobs.lock(),
             module_pin: record_pin,
         },
     );

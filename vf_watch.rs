@@ -1,10 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The VF watcher: a PCI bus notifier per bound PF that pins the PF's new VFs to the VF driver
-//! and keeps the module referenced (`rmmod` refused) while the PF's VFs are locked and in use.
-//!
-//! It holds the PF's policy state too, since it must read the lock where it runs: inside the
-//! PCI core's VF adds and driver binds, which happen while a VF change holds the policy's lock.
+//! The VF watcher: a PCI bus notifier per bound PF, whose handler is the PF's state
+//! ([`PfState`]), that pins the PF's new VFs to the VF driver and keeps the module referenced
+//! (`rmmod` refused) while the PF's VFs are locked and in use.
 
 use crate::{
     kext::{
@@ -14,31 +12,20 @@ use crate::{
             OverrideName,
             OverrideReserve, //
         },
-        module_ref::ModuleRef,
         notifier::{
             BusEvent,
             BusNotify, //
         },
         pci_sriov::SriovRelations, //
     },
-    sriov::{
-        DriverName,
-        PfPolicy,
-        VfKnobs, //
-    },
+    pf_state::PfState,
+    sriov::DriverName,
 };
 use kernel::{
+    new_mutex,
     pci,
     prelude::*,
-    sync::{
-        aref::ARef,
-        atomic::{
-            Atomic,
-            Relaxed, //
-        },
-        new_mutex,
-        Mutex, //
-    },
+    sync::Mutex, //
 };
 
 /// How many override buffers a watcher keeps allocated ahead for the pins of new VFs.
@@ -48,7 +35,7 @@ const RESERVES: usize = 2;
 /// same time).
 const REFUSALS: usize = 4;
 
-/// A VF bind refused by [`VfWatch::refuse_bind`], its probe not yet over.
+/// A VF bind refused by [`VfPins::refuse_bind`], its probe not yet over.
 #[derive(Clone, Copy)]
 struct Refused {
     /// The VF, by the address of its `struct pci_dev` (compared only, never dereferenced).
@@ -62,26 +49,11 @@ fn vf_key(vf: &pci::Device) -> usize {
     core::ptr::from_ref(vf) as usize
 }
 
-/// Watches the PCI bus for this PF's VFs.
+/// The pins of a PF's VFs: override buffers allocated ahead, and the binds refused during `rmmod`.
 #[pin_data]
-pub(crate) struct VfWatch {
-    /// The PF whose VFs are watched.
-    pub(crate) pf: ARef<pci::Device>,
-    /// The PF's policy, lock and token.
-    #[pin]
-    pub(crate) policy: PfPolicy,
-    /// What happens to VFs as they are created; changed only while the PF has no VFs.
-    #[pin]
-    pub(crate) knobs: Mutex<VfKnobs>,
-    /// Held while the VFs are locked and in use: `rmmod` is refused then.
-    #[pin]
-    pub(crate) module_pin: Mutex<Option<ModuleRef>>,
-    /// Set by [`VfWatch::detach`] under `module_pin` at the end of the PF's unbind: the watcher
-    /// lives on with the driver data until the driver core drops it (`post_unbind_rust`, after
-    /// `remove`), and must not pin the module or refuse VF binds for a PF it no longer drives.
-    detached: Atomic<bool>,
+pub(crate) struct VfPins {
     /// Override buffers allocated ahead, so that a VF is pinned even when the driver core cannot
-    /// allocate the copy of the name ([`VfWatch::pin`]); refilled after use.
+    /// allocate the copy of the name ([`VfPins::pin`]); refilled after use.
     #[pin]
     reserves: Mutex<[Option<OverrideReserve>; RESERVES]>,
     /// The VF binds refused during `rmmod` whose probe is not over yet, with the override to set
@@ -90,76 +62,13 @@ pub(crate) struct VfWatch {
     refused: Mutex<[Option<Refused>; REFUSALS]>,
 }
 
-impl VfWatch {
-    /// A watcher of `pf`'s VFs, with its policy state and VF knobs at bind.
-    pub(crate) fn new(
-        pf: ARef<pci::Device>,
-        policy: impl PinInit<PfPolicy>,
-        knobs: VfKnobs,
-        module_pin: Option<ModuleRef>,
-    ) -> impl PinInit<Self, Error> {
-        try_pin_init!(Self {
-            pf,
-            policy <- policy,
-            knobs <- new_mutex!(knobs),
-            module_pin <- new_mutex!(module_pin),
-            detached: Atomic::new(false),
+impl VfPins {
+    /// No refusal yet, and the reserves allocated (as many as memory allows).
+    pub(crate) fn new() -> impl PinInit<Self> {
+        pin_init!(Self {
             reserves <- new_mutex!([OverrideReserve::new().ok(), OverrideReserve::new().ok()]),
             refused <- new_mutex!([None; REFUSALS]),
         })
-    }
-
-    /// Takes or drops the module reference to match "locked and in use" now, a VF being in use
-    /// from the moment a driver starts probing it (`failed`, whose probe has just failed, is
-    /// not). Returns `false` when the reference is wanted and cannot be taken: `rmmod` has
-    /// passed its check of the references, and its unbind disables the VFs
-    /// ([`crate::shared::unloading`]).
-    ///
-    /// # Locks
-    ///
-    /// Takes `module_pin`, a leaf; called in VF driver events (the VF's device lock held) and
-    /// under the policy's lock.
-    pub(crate) fn update_pin(&self, failed: Option<&pci::Device>) -> bool {
-        let mut pin = self.module_pin.lock();
-        if self.detached.load(Relaxed) {
-            return true;
-        }
-        let want = self.policy.locked() && self.pf.num_vf_in_use(failed) > 0;
-        if want && pin.is_none() {
-            let Some(r) = ModuleRef::try_new(compat::this_module()) else {
-                return false;
-            };
-            *pin = Some(r);
-            dev_info!(
-                self.pf.as_ref(),
-                "VFs locked and in use: pf_stub cannot be unloaded until they are unlocked or released\n"
-            );
-        } else if !want && pin.is_some() {
-            *pin = None;
-        }
-        true
-    }
-
-    /// Ends the watch at the end of the PF's unbind: drops the module reference and ignores the
-    /// VF events that still reach the watcher before the driver data is dropped.
-    ///
-    /// Without a PF driver nothing but a record of kept VFs may pin the module, and a VF bound
-    /// in that window during `rmmod` must not be refused (it would keep pf_stub's
-    /// `driver_override`).
-    pub(crate) fn detach(&self) {
-        let mut pin = self.module_pin.lock();
-        self.detached.store(true, Relaxed);
-        *pin = None;
-    }
-
-    /// Updates the module reference after a change of the policy state, under its lock.
-    pub(crate) fn policy_changed(&self) {
-        if !self.update_pin(None) {
-            dev_warn!(
-                self.pf.as_ref(),
-                "VFs locked and in use while pf_stub is being unloaded: the unload disables them\n"
-            );
-        }
     }
 
     /// Pins `vf` to `driver` with its `driver_override`, from a reserve (and one log line) when
@@ -194,35 +103,11 @@ impl VfWatch {
         pinned
     }
 
-    /// A driver is about to probe `vf`, and the VF has no `driver_override` though this PF pins
-    /// its VFs (its pin failed when it was added, or someone cleared it): `vf` is pinned now,
-    /// before the PCI core matches the override again, so that no driver but the pinned one
-    /// binds it (the probe in progress is refused unless it is the pinned driver's).
-    fn pin_before_bind(&self, vf: &pci::Device) {
-        let knobs = *self.knobs.lock();
-        if knobs.autoprobe || !matches!(vf.driver_override(), Ok(None)) {
-            return;
-        }
-        match self.pin(vf, &knobs.driver) {
-            Ok(()) => dev_warn!(
-                vf.as_ref(),
-                "a driver is binding this VF, which has no driver_override: pinned it to {} first, another driver is refused\n",
-                knobs.driver.as_str()
-            ),
-            Err(e) => dev_err!(
-                vf.as_ref(),
-                "could not pin this VF to {} before a driver binds it ({:?}): the bind is not refused\n",
-                knobs.driver.as_str(),
-                e
-            ),
-        }
-    }
-
     /// A driver is about to probe `vf` of a locked PF while `rmmod` is disabling the VFs: the
     /// probe is refused, so that no bind succeeds only to be torn down. The VF's
     /// `driver_override` is set to pf_stub, which the PCI core matches again before the probe
     /// and which binds no VF; the override it had (the admin's, or none) is set back when the
-    /// refused probe is over ([`VfWatch::refusal_over`]), every later bind until the unbind
+    /// refused probe is over ([`VfPins::refusal_over`]), every later bind until the unbind
     /// being refused the same way.
     fn refuse_bind(&self, vf: &pci::Device) {
         let before = vf.driver_override();
@@ -263,7 +148,7 @@ impl VfWatch {
     }
 
     /// The probe of `vf` is over without a driver: if pf_stub refused it
-    /// ([`VfWatch::refuse_bind`]), the VF's `driver_override` gets back what it was, unless
+    /// ([`VfPins::refuse_bind`]), the VF's `driver_override` gets back what it was, unless
     /// someone changed it from pf_stub meanwhile.
     fn refusal_over(&self, vf: &pci::Device) {
         let key = vf_key(vf);
@@ -298,24 +183,51 @@ fn is_module_name(name: Option<&OverrideName>) -> bool {
     name.is_some_and(|n| n.as_bytes() == compat::MODULE_NAME.to_bytes())
 }
 
-impl BusNotify for VfWatch {
+impl PfState {
+    /// A driver is about to probe `vf`, and the VF has no `driver_override` though this PF pins
+    /// its VFs (its pin failed when it was added, or someone cleared it): `vf` is pinned now,
+    /// before the PCI core matches the override again, so that no driver but the pinned one
+    /// binds it (the probe in progress is refused unless it is the pinned driver's).
+    fn pin_before_bind(&self, vf: &pci::Device) {
+        let knobs = *self.knobs.lock();
+        if knobs.autoprobe || !matches!(vf.driver_override(), Ok(None)) {
+            return;
+        }
+        match self.vf_pins.pin(vf, &knobs.driver) {
+            Ok(()) => dev_warn!(
+                vf.as_ref(),
+                "a driver is binding this VF, which has no driver_override: pinned it to {} first, another driver is refused\n",
+                knobs.driver.as_str()
+            ),
+            Err(e) => dev_err!(
+                vf.as_ref(),
+                "could not pin this VF to {} before a driver binds it ({:?}): the bind is not refused\n",
+                knobs.driver.as_str(),
+                e
+            ),
+        }
+    }
+}
+
+impl BusNotify for PfState {
     /// Pins a new VF of this PF to the VF driver, and keeps the module reference in step with
     /// the VFs' binds.
     ///
     /// # Locks
     ///
     /// Called from the PCI bus notifier chain (`bus_notify()`), with the VF's device lock held
-    /// for the driver events; never takes the policy's lock (see the module comment).
+    /// for the driver events; never takes the policy's lock, which a VF change holds around the
+    /// VF adds and binds that call this (see [`crate::pf_state`]).
     fn notify(self: Pin<&Self>, event: BusEvent, dev: &pci::Device) {
         if !dev.is_vf_of(&self.pf) {
             return;
         }
         // A probe refused before the watch was detached gets its override back all the same.
         if matches!(event, BusEvent::DriverNotBound) {
-            self.refusal_over(dev);
+            self.vf_pins.refusal_over(dev);
         }
         // `detached` is written under `module_pin`, which `update_pin` reads it under again.
-        if self.detached.load(Relaxed) {
+        if self.is_detached() {
             return;
         }
         match event {
@@ -324,7 +236,7 @@ impl BusNotify for VfWatch {
                 if knobs.autoprobe {
                     return;
                 }
-                if let Err(e) = self.pin(dev, &knobs.driver) {
+                if let Err(e) = self.vf_pins.pin(dev, &knobs.driver) {
                     dev_err!(
                         dev.as_ref(),
                         "could not pin the new VF to {} ({:?}): it is pinned, or its bind refused, when a driver tries to bind it\n",
@@ -335,7 +247,7 @@ impl BusNotify for VfWatch {
             }
             BusEvent::BindDriver => {
                 if !self.update_pin(None) {
-                    self.refuse_bind(dev);
+                    self.vf_pins.refuse_bind(dev);
                 } else {
                     self.pin_before_bind(dev);
                 }

@@ -168,6 +168,35 @@ impl Call {
     }
 }
 
+/// What the closure of [`run_locked`] may assume: it runs on a worker that holds
+/// `pci_rescan_remove_lock`, for a caller that holds the device's lock and waits, blocked, until
+/// the closure returns.
+///
+/// The device lock is thus held, by another thread: nothing else takes it meanwhile, so the
+/// device keeps the `Core` context's guarantees, but code that asserts the lock is held by the
+/// running thread (`device_lock_assert()`) must not run here.
+///
+/// # Invariants
+///
+/// While this value lives, `pdev`'s device lock is held by the thread waiting in [`run_locked`]
+/// for the closure that got it, and `locked` proves the rescan/remove lock held by this thread.
+pub struct Delegated<'b, 'a> {
+    pdev: &'b pci::Device<Core<'a>>,
+    locked: &'b RescanLocked<'b>,
+}
+
+impl<'b, 'a> Delegated<'b, 'a> {
+    /// The device, its lock held by the waiting caller.
+    pub fn pdev(&self) -> &'b pci::Device<Core<'a>> {
+        self.pdev
+    }
+
+    /// The proof that this thread holds `pci_rescan_remove_lock`.
+    pub fn locked(&self) -> &'b RescanLocked<'b> {
+        self.locked
+    }
+}
+
 /// The caller's side of a call: the closure, the device it gets and its result.
 struct Slot<D, F, R> {
     pdev: *const D,
@@ -175,21 +204,25 @@ struct Slot<D, F, R> {
     r: Option<R>,
 }
 
-/// Runs the closure of a `Slot<D, F, R>`.
+/// Runs the closure of a `Slot<pci::Device<Core<'a>>, F, R>`.
 ///
 /// # Safety
 ///
-/// `arg` must point to a live `Slot<D, F, R>` whose `pdev` is valid, not used by anyone else
-/// for the duration of the call.
-unsafe fn trampoline<D, F: FnOnce(&D, &RescanLocked<'_>) -> R, R>(
+/// `arg` must point to a live `Slot<pci::Device<Core<'a>>, F, R>` whose `pdev` is valid, not used
+/// by anyone else for the duration of the call, and whose device lock is held by a thread that
+/// waits for this call to return.
+unsafe fn trampoline<'a, F: FnOnce(&Delegated<'_, 'a>) -> R, R>(
     arg: *mut c_void,
     locked: &RescanLocked<'_>,
 ) {
     // SAFETY: By the safety requirements.
-    let slot = unsafe { &mut *arg.cast::<Slot<D, F, R>>() };
+    let slot = unsafe { &mut *arg.cast::<Slot<pci::Device<Core<'a>>, F, R>>() };
     if let Some(f) = slot.f.take() {
         // SAFETY: By the safety requirements `pdev` is valid.
-        slot.r = Some(f(unsafe { &*slot.pdev }, locked));
+        let pdev = unsafe { &*slot.pdev };
+        // INVARIANT: By the safety requirements the device lock is held by the waiting caller,
+        // and `locked` is this worker's proof of the rescan/remove lock.
+        slot.r = Some(f(&Delegated { pdev, locked }));
     }
 }
 
@@ -197,14 +230,14 @@ unsafe fn trampoline<D, F: FnOnce(&D, &RescanLocked<'_>) -> R, R>(
 /// (`probe`, `remove`), as the PCI core runs `sriov_configure`.
 ///
 /// A worker on `queue` takes the lock and runs `f`; the caller waits for it, keeping the device
-/// lock, so `f` gets `pdev` in the `Core` context. Returns `f`'s result, `ENODEV` without
+/// lock, so `f` gets `pdev` in the `Core` context through a [`Delegated`]. Returns `f`'s result, `ENODEV` without
 /// running `f` when `pdev` is being removed (whoever removes it holds the rescan/remove lock and
 /// waits for the device lock: the caller must return and let it proceed), or `ENOMEM`.
 ///
 /// # Examples
 ///
 /// ```ignore
-/// match run_locked(&queue, pdev, |pdev, locked| pdev.disable_sriov(locked)) {
+/// match run_locked(&queue, pdev, |cx| cx.pdev().disable_sriov(cx.locked())) {
 ///     Ok(()) => dev_info!(pdev, "VFs disabled\n"),
 ///     Err(e) if e == ENODEV => dev_info!(pdev, "the PF is being removed\n"),
 ///     Err(e) => return Err(e),
@@ -212,7 +245,7 @@ unsafe fn trampoline<D, F: FnOnce(&D, &RescanLocked<'_>) -> R, R>(
 /// ```
 pub fn run_locked<'a, F, R>(queue: &Queue, pdev: &pci::Device<Core<'a>>, f: F) -> Result<R>
 where
-    F: FnOnce(&pci::Device<Core<'a>>, &RescanLocked<'_>) -> R + Send,
+    F: FnOnce(&Delegated<'_, 'a>) -> R + Send,
     R: Send,
 {
     let mut slot = Slot {
@@ -226,7 +259,7 @@ where
     let call = Arc::pin_init(
         pin_init!(Call {
             state <- new_mutex!(State::Waiting),
-            run: trampoline::<pci::Device<Core<'a>>, F, R>,
+            run: trampoline::<F, R>,
             arg,
         }),
         GFP_KERNEL,
