@@ -319,7 +319,7 @@ fn remove_vfs(
             if current > 0 {
                 dev_warn!(
                     pdev,
-                    "this unbind is not the removal's own: the {} VFs are removed once the PF is deleted\n",
+                    "this unbind does not hold the removal's lock: the {} VFs are removed once the PF is deleted\n",
                     current
                 );
             }

@@ -19,7 +19,13 @@
 //! `vfs_assigned`, `is_added` and `save_state`/`restore_state`: not merged. Future home:
 //! `rust/kernel/pci/sriov.rs`, as inherent methods of `pci::Device`.
 
-use super::{pci_dev::raw, rescan_lock::RescanLocked};
+use super::{
+    pci_dev::raw,
+    rescan_lock::{
+        self,
+        RescanLocked, //
+    }, //
+};
 use core::ptr::NonNull;
 use kernel::{
     bindings,
@@ -350,8 +356,19 @@ pub trait SriovCore {
     /// another thread (a `bind` write, a driver's registration, the deferred-probe worker) in
     /// the moment after the enumerator's own probe attempt let the device lock go and before
     /// `pci_bus_add_device()` marks the device added, while the enumerator goes on; and VMD,
-    /// which removes its bus without the lock (`vmd_remove()`).
+    /// which adds and removes its bus without the lock (`vmd_enable_domain()`, `vmd_remove()`):
+    /// `None` for a device in a PCI domain above 0xffff, where VMD puts its buses
+    /// (`vmd_find_free_domain()`) and the firmware's 16-bit segments never are. `None` too where
+    /// lockdep, when on, says the holder is another thread: its assertions would warn.
     fn rescan_locked_unadded(&self) -> Option<RescanLocked<'_>>;
+}
+
+/// Whether `pdev` is in a PCI domain above 0xffff, where VMD puts its buses: the domain part of
+/// its name (`pci_setup_device()`: `%04x:%02x:%02x.%d` of `pci_domain_nr()`) has more than four
+/// digits.
+fn in_vmd_domain<Ctx: device::DeviceContext>(pdev: &pci::Device<Ctx>) -> bool {
+    let name = pdev.as_ref().name().to_bytes();
+    name.iter().position(|&b| b == b':').is_some_and(|n| n > 4)
 }
 
 impl<'a> SriovCore for pci::Device<device::Core<'a>> {
@@ -422,7 +439,7 @@ impl<'a> SriovCore for pci::Device<device::Core<'a>> {
     }
 
     fn rescan_locked_unadded(&self) -> Option<RescanLocked<'_>> {
-        if self.is_added() {
+        if self.is_added() || in_vmd_domain(self) || rescan_lock::lockdep_says_not_held() {
             return None;
         }
         // SAFETY: See the trait method: the lock is held while this device lock is, which the
