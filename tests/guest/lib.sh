@@ -560,6 +560,32 @@ virtio_vfs_up() {
 
 # virtio_vf0_traffic: VF0 of $pf with its interface up and 3 pings through it answered: sets $vf0
 # and $n0. Fails the scenario otherwise.
+# virtio_kept_after VF0 TOKEN WHAT: after WHAT (a reset, a PCI error), the virtio PF has the same
+# 4 VFs, VF0 still VF0 and on virtio-pci, the count locked and TOKEN set. Fails otherwise.
+virtio_kept_after() {
+	expect_vfs "$pf" 4
+	[ "$(vf_of "$pf" 0)" = "$1" ] || fail "after $3: VF0 is $(vf_of "$pf" 0), was $1"
+	[ "$(driver_of "$1")" = virtio-pci ] || fail "after $3: $1 on '$(driver_of "$1")', not virtio-pci"
+	[ "$(cat "$d/sriov_lock")" = locked ] && [ "$(cat "$d/sriov_vf_token")" = set ] ||
+		fail "after $3: lock or token lost"
+}
+
+# virtio_traffic_after TOKEN WHAT: whether traffic through VF0 ($n0, on $vf0) came back after WHAT,
+# noted with VF0's virtio status. If it did, the VFs are unlocked with TOKEN and disabled and
+# pf_stub unloaded; if not (the VF driver was not told: see tests/virtio/reset.sh), they stay
+# locked under TOKEN, since disabling them would hang in virtnet_remove().
+virtio_traffic_after() {
+	if ping -c 3 -i 0.2 -W 2 -I "$n0" "$GW" >/dev/null 2>&1; then
+		note "traffic through $n0 came back after $2"
+		expect_write OK "$d/sriov_lock" "unlock $1"
+		expect_write OK "$d/sriov_numvfs" 0
+		unbind "$pf"
+		rmmod pf_stub || fail "rmmod failed"
+	else
+		note "traffic through $n0 did not come back after $2 (VF0's virtio status $(cat "$SYS/$vf0"/virtio*/status)): virtio_net was not told; the VFs stay locked"
+	fi
+}
+
 virtio_vf0_traffic() {
 	vf0=$(vf_of "$pf" 0)
 	n0=$(net_up "$vf0") || fail "$vf0: no network interface"
