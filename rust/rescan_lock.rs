@@ -36,7 +36,7 @@ impl<'a> RescanLocked<'a> {
 /// Whether lockdep says that the running thread does not hold `pci_rescan_remove_lock`.
 ///
 /// For a caller that knows the lock is held, by this thread or by one that waits for it (see
-/// [`super::pci_sriov::SriovCore::rescan_locked_unadded`]): the PCI core's
+/// `SriovCore::rescan_locked_unadded()`): the PCI core's
 /// `lockdep_assert_held()` then warns in the second case, which this tells apart. `false` where
 /// lockdep asserts nothing: a kernel without it, or with lock debugging turned off by an earlier
 /// report (`debug_locks`). Lockdep keeps the locks a thread holds in its `task_struct`, each by
