@@ -44,6 +44,7 @@ impl<'a> RescanLocked<'a> {
 pub fn lockdep_says_not_held() -> bool {
     #[cfg(CONFIG_LOCKDEP)]
     {
+        use kernel::prelude::*;
         // SAFETY: `debug_locks` is a global `int` that lockdep only ever clears.
         if unsafe { bindings::debug_locks } == 0 {
             return false;
@@ -58,7 +59,7 @@ pub fn lockdep_says_not_held() -> bool {
             (*task).held_locks.iter().take(depth).any(|hl| {
                 !hl.instance.is_null()
                     && !(*hl.instance).name.is_null()
-                    && kernel::str::CStr::from_char_ptr((*hl.instance).name).to_bytes()
+                    && CStr::from_char_ptr((*hl.instance).name).to_bytes()
                         == b"pci_rescan_remove_lock"
             })
         };
