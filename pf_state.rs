@@ -17,7 +17,7 @@ use crate::{
         PfPolicy,
         VfKnobs, //
     },
-    vf_watch::VfPins, //
+    vf_pins::VfPins, //
 };
 use kernel::sync::{
     aref::ARef,

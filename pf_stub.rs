@@ -30,6 +30,7 @@ mod shared;
 mod sriov;
 mod sysfs;
 mod unbind;
+mod vf_pins;
 mod vf_token;
 mod vf_watch;
 
