@@ -243,9 +243,8 @@ impl PfStub {
     /// # Locks
     ///
     /// The PF's device lock, held by the driver core; the policy's lock is taken here. Off the
-    /// bus, the enumerator holds `pci_rescan_remove_lock` (this is its first probe); where that
-    /// cannot be proved (VMD, or lockdep names another holder) nothing is enabled. On the bus,
-    /// `run_locked` takes it.
+    /// bus, the enumerator holds `pci_rescan_remove_lock` (this is its first probe); behind VMD,
+    /// which enumerates without it, nothing is enabled. On the bus, `run_locked` takes it.
     fn enable_at_bind(
         &self,
         pdev: &pci::Device<Core<'_>>,
@@ -270,7 +269,7 @@ impl PfStub {
                     }
                     None => dev_warn!(
                         pdev,
-                        "num_vfs={} not enabled at bind: the rescan lock is not provably held (a VMD domain, or held by another thread per lockdep); write sriov_numvfs\n",
+                        "num_vfs={} not enabled at bind: a VMD domain, enumerated without the rescan lock; write sriov_numvfs\n",
                         n
                     ),
                 }

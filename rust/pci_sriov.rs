@@ -21,10 +21,7 @@
 
 use super::{
     pci_dev::raw,
-    rescan_lock::{
-        self,
-        RescanLocked, //
-    }, //
+    rescan_lock::RescanLocked, //
 };
 use core::ptr::NonNull;
 use kernel::{
@@ -358,8 +355,7 @@ pub trait SriovCore {
     /// `pci_bus_add_device()` marks the device added, while the enumerator goes on; and VMD,
     /// which adds and removes its bus without the lock (`vmd_enable_domain()`, `vmd_remove()`):
     /// `None` for a device in a PCI domain above 0xffff, where VMD puts its buses
-    /// (`vmd_find_free_domain()`) and the firmware's 16-bit segments never are. `None` too where
-    /// lockdep, when on, says the holder is another thread: its assertions would warn.
+    /// (`vmd_find_free_domain()`) and the firmware's 16-bit segments never are.
     fn rescan_locked_unadded(&self) -> Option<RescanLocked<'_>>;
 }
 
@@ -439,7 +435,7 @@ impl<'a> SriovCore for pci::Device<device::Core<'a>> {
     }
 
     fn rescan_locked_unadded(&self) -> Option<RescanLocked<'_>> {
-        if self.is_added() || in_vmd_domain(self) || rescan_lock::lockdep_says_not_held() {
+        if self.is_added() || in_vmd_domain(self) {
             return None;
         }
         // SAFETY: See the trait method: the lock is held while this device lock is, which the

@@ -33,42 +33,6 @@ impl<'a> RescanLocked<'a> {
     }
 }
 
-/// Whether lockdep says that the running thread does not hold `pci_rescan_remove_lock`.
-///
-/// For a caller that knows the lock is held, by this thread or by one that waits for it (see
-/// `SriovCore::rescan_locked_unadded()`): the PCI core's
-/// `lockdep_assert_held()` then warns in the second case, which this tells apart. `false` where
-/// lockdep asserts nothing: a kernel without it, or with lock debugging turned off by an earlier
-/// report (`debug_locks`). Lockdep keeps the locks a thread holds in its `task_struct`, each by
-/// its `lockdep_map`, named as the lock's definition (`DEFINE_MUTEX()`) names it.
-pub fn lockdep_says_not_held() -> bool {
-    #[cfg(CONFIG_LOCKDEP)]
-    {
-        use kernel::prelude::*;
-        // SAFETY: `debug_locks` is a global `int` that lockdep only ever clears.
-        if unsafe { bindings::debug_locks } == 0 {
-            return false;
-        }
-        let task = kernel::task::Task::current_raw();
-        // SAFETY: `task` is the running thread's own `task_struct`, valid while it runs; only this
-        // thread changes its held-lock list and depth, and it is here. Each entry below the depth
-        // has the `lockdep_map` of a lock this thread holds, alive while it is held; the map's
-        // name is a static string (or NULL).
-        let held = unsafe {
-            let depth = usize::try_from((*task).lockdep_depth).unwrap_or(0);
-            (*task).held_locks.iter().take(depth).any(|hl| {
-                !hl.instance.is_null()
-                    && !(*hl.instance).name.is_null()
-                    && CStr::from_char_ptr((*hl.instance).name).to_bytes()
-                        == b"pci_rescan_remove_lock"
-            })
-        };
-        !held
-    }
-    #[cfg(not(CONFIG_LOCKDEP))]
-    false
-}
-
 /// `pci_rescan_remove_lock`, held by this thread while the object lives.
 ///
 /// # Invariants

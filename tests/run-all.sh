@@ -49,14 +49,14 @@ stock_kernel() {
 	fi
 }
 
-# virtio_kernel SERIES LABEL VM_ARGS... SCRIPT...: the virtio topology (a virtio-net SR-IOV PF
-# whose VFs carry traffic, QEMU >= 10.1 from the sid chroot of scripts/sid-qemu.sh) on Debian's
-# stock kernel of SERIES (prepared by stock_kernel before: its virtio_pci is built in, virtio_net
-# a module; the test kernels have neither).
+# virtio_kernel KERNEL LABEL VM_ARGS... SCRIPT...: the virtio topology (a virtio-net SR-IOV PF
+# whose VFs carry traffic, QEMU >= 10.1 from the sid chroot of scripts/sid-qemu.sh) on KERNEL,
+# Debian's stock kernel of a series (stock-X.Y, prepared by stock_kernel before: its virtio_pci
+# is built in, virtio_net a module; the test kernels have neither, nor IPv4).
 virtio_kernel() {
-	local s=$1 label=$2
+	local k=$1 label=$2
 	shift 2
-	step "virtio-net SR-IOV PF, Debian's stock kernel, Linux $s"
+	step "virtio-net SR-IOV PF, kernel $k"
 	if [ -z "${virtio_qemu:-}" ]; then
 		local t0=$SECONDS
 		if virtio_qemu=$(scripts/sid-qemu.sh 2>"$out/sid-qemu.log"); then
@@ -68,7 +68,7 @@ virtio_kernel() {
 		fi
 	fi
 	[ "$virtio_qemu" != failed ] || return 0
-	run_vm "$label" --kernel "stock-$s" --topology virtio --no-kunit "$@"
+	run_vm "$label" --kernel "$k" --topology virtio --no-kunit "$@"
 }
 
 mode=${1:-all}
@@ -87,9 +87,13 @@ if [ "$mode" = distro ]; then
 		stock_kernel "$s" tests/stock/main-flow.sh tests/scenarios/*.sh
 		# Every virtio scenario (the VFIO one under the emulated IOMMU), the references too; the
 		# PF removal last, since it ends with a PF found again by a rescan.
-		virtio_kernel "$s" "virtio-stock-$s" --iommu --timeout 900 tests/virtio/traffic.sh \
+		virtio_kernel "stock-$s" "virtio-stock-$s" --iommu --timeout 900 tests/virtio/traffic.sh \
 			tests/virtio/adoption.sh tests/virtio/lock.sh tests/virtio/vfio.sh \
 			tests/virtio/c-pf-stub.sh tests/virtio/native.sh tests/virtio/removal.sh
+		# A PF reset and PCI errors under traffic, each in a boot of its own: when the VFs'
+		# traffic does not come back they stay locked (see the scripts).
+		virtio_kernel "stock-$s" "virtio-reset-stock-$s" tests/virtio/reset.sh
+		virtio_kernel "stock-$s" "virtio-errors-stock-$s" --qmp tests/virtio/pci-errors.sh
 		[ "$also" != "$linux" ] || break
 	done
 	step "results"
@@ -212,7 +216,7 @@ stock_kernel "$linux" tests/stock/main-flow.sh
 # VFs that carry traffic: a virtio-net SR-IOV PF on the same stock kernel, VFs on virtio_net
 # pinging through their own QEMU user networks, and adoption under a steady stream (without the
 # IOMMU: the other virtio scenarios and the references are in `make test-distro`).
-virtio_kernel "$linux" "virtio-stock-$linux" tests/virtio/traffic.sh tests/virtio/adoption.sh
+virtio_kernel "stock-$linux" "virtio-stock-$linux" tests/virtio/traffic.sh tests/virtio/adoption.sh
 
 # A full Debian 13 host (tests/host/run.sh): pf-stub-dkms built with Debian's packaging tools and
 # installed by apt into a Debian 13 system image (DKMS building pf_stub with Debian's own rustc
