@@ -230,9 +230,10 @@ unsafe fn trampoline<'a, F: FnOnce(&Delegated<'_, 'a>) -> R, R>(
 /// (`probe`, `remove`), as the PCI core runs `sriov_configure`.
 ///
 /// A worker on `queue` takes the lock and runs `f`; the caller waits for it, keeping the device
-/// lock, so `f` gets `pdev` in the `Core` context through a [`Delegated`]. Returns `f`'s result, `ENODEV` without
-/// running `f` when `pdev` is being removed (whoever removes it holds the rescan/remove lock and
-/// waits for the device lock: the caller must return and let it proceed), or `ENOMEM`.
+/// lock, so `f` gets `pdev` in the `Core` context through a [`Delegated`]. Returns `f`'s result,
+/// `ENODEV` without running `f` when `pdev` is being removed (whoever removes it holds the
+/// rescan/remove lock and waits for the device lock: the caller must return and let it
+/// proceed), or `ENOMEM`.
 ///
 /// # Examples
 ///
