@@ -130,6 +130,16 @@ log_mark() { dmesg -c >/dev/null; }
 expect_log() {
 	dmesg | grep -q -- "$1" || { dmesg | tail -n 5 | sed 's/^/# log: /'; fail "no log line matching '$1'"; }
 }
+# wait_log PATTERN [SECONDS]: waits up to SECONDS (30) for a kernel log line matching PATTERN;
+# fails (returns 1) without one.
+wait_log() {
+	local i=0
+	while ! dmesg | grep -q -- "$1"; do
+		i=$((i + 1))
+		[ "$i" -le "${2:-30}" ] || return 1
+		sleep 1
+	done
+}
 
 # The VFs in the system that their PF does not list among its virtfnN: VFs left behind by a
 # removed PF (their physfn link names the PF's address, which a rescanned PF takes again, with no

@@ -33,15 +33,6 @@ for l in "$SYS/$pf"/virtfn*; do
 	v=$(basename "$(readlink "$l")")
 	[ "$(driver_of "$v")" = vfio-pci ] || bind_to "$v" vfio-pci || fail "$v did not bind vfio-pci"
 done
-# waits up to $2 (30) seconds for a kernel log line matching $1
-wait_log() {
-	i=0
-	while ! dmesg | grep -q -- "$1"; do
-		i=$((i + 1))
-		[ "$i" -le "${2:-30}" ] || return 1
-		sleep 1
-	done
-}
 unchanged() {
 	expect_vfs "$pf" 2
 	[ "$(driver_of "$vf")" = vfio-pci ] || fail "$1: $vf lost vfio-pci"

@@ -16,14 +16,6 @@ is_rust || exit 77
 T=8d2e3f40-5b6c-4d7e-9f80-a1b2c3d4e5f6
 virtio_token_vfs "$T" 4
 virtio_vf0_traffic
-wait_log() {
-	i=0
-	while ! dmesg | grep -q -- "$1"; do
-		i=$((i + 1))
-		[ "$i" -le 30 ] || return 1
-		sleep 1
-	done
-}
 for e in "POISON_TLP non-fatal" "DLP fatal"; do
 	set -- $e
 	ping_start "$n0" 40 0.2
